@@ -1,0 +1,1 @@
+"""The `tolcli` command line: thin click shells over `tolerance` and `sesn`."""

@@ -1,0 +1,4 @@
+"""`python -m cli` runs `tolcli`."""
+from cli.main import main
+
+main()

@@ -1,0 +1,84 @@
+"""Entry point of `tolcli`.
+
+Subcommands are imported only when invoked, so `tolcli suggest` never pays for
+torch or matplotlib. Bad input anywhere ends in one line on stderr and exit
+status 2 (set TOLCLI_DEBUG=1 to see the traceback instead).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from importlib.metadata import version
+
+import click
+
+# command name -> "module:attribute" of the click command implementing it
+COMMANDS = {
+    "suggest": "cli.suggest:suggest",
+    "fit-tau": "cli.fit_tau:fit_tau",
+    "data": "cli.data:data",
+    "train": "cli.train:train",
+    "evaluate": "cli.evaluate:evaluate",
+    "sweep": "cli.sweep:sweep",
+    "validate": "cli.validate:validate",
+}
+
+# Exceptions that mean "the user asked for something impossible".
+USER_ERRORS = (ValueError, OSError, click.ClickException)
+
+
+class LazyGroup(click.Group):
+    """A click group that imports each subcommand on first use and turns bad
+    input into a one-line message with exit status 2."""
+
+    def list_commands(self, ctx):
+        return sorted(name for name in COMMANDS if _available(name))
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS or not _available(name):
+            return None
+        module, attr = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("tolcli: aborted", err=True)
+            sys.exit(130)
+        except USER_ERRORS as exc:
+            if os.environ.get("TOLCLI_DEBUG"):
+                raise
+            sys.exit(_fail(exc))
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _available(name: str) -> bool:
+    module = COMMANDS[name].split(":")[0]
+    return importlib.util.find_spec(module) is not None
+
+
+def _fail(exc: BaseException) -> int:
+    """Print `exc` as one line on stderr; return the exit status."""
+    if isinstance(exc, click.ClickException):
+        message = exc.format_message()
+        status = exc.exit_code if isinstance(exc, click.UsageError) else 2
+    elif isinstance(exc, FileNotFoundError) and exc.filename:
+        message, status = f"no such file: {exc.filename}", 2
+    else:
+        message, status = str(exc) or type(exc).__name__, 2
+    click.echo("tolcli: error: " + " ".join(message.split()), err=True)
+    return status
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version("scaletol"), prog_name="tolcli")
+def main():
+    """Choose and learn the internal scales of scale-equivariant CNNs.
+
+    Scales are magnification factors of the data (1 = reference size); the
+    tolerance model works on their log2 (octaves).
+    """

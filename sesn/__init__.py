@@ -1,0 +1,2 @@
+"""PyTorch half of scaletol: Hermite-basis scale convolutions with fixed or
+learnable internal scales, the thesis's datasets, training and evaluation."""
