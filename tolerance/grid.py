@@ -1,0 +1,55 @@
+"""The fitting target: a padded data density sampled on a fine log2 grid.
+
+The grid runs from `below` octaves under the data's lower end to `above`
+octaves over its upper end, `per_octave` points per octave. The defaults
+(1 and 2 octaves, i.e. 2.5 and 5 padding widths of 0.4) are the thesis's:
+its fit used one grid over [2^-1, 2^5] for data starting at scale 1, and they
+reproduce its published numbers (README, "Reproduction"). Widening the lower
+margin shifts the fitted τ by about -0.007: KL(model‖data) is sensitive to
+how much of the mixture's lower tail the grid keeps.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tolerance.distributions import ScaleDistribution, check_positive
+from tolerance.kl import directed_kl
+from tolerance.mixture import mixture_pdf
+from tolerance.padding import DEFAULT_PADDING, PaddedDensity
+
+MARGIN_BELOW = 1.0  # octaves below the data
+MARGIN_ABOVE = 2.0  # octaves above the data
+POINTS_PER_OCTAVE = 256
+# Densities below this count as this much, so a density that underflows far
+# out (or a mixture that lies off the grid) never makes a KL infinite or undefined.
+DENSITY_FLOOR = 1e-300
+
+
+class FitTarget:
+    """A distribution's padded density on the fitting grid, and KLs against it.
+
+    x: grid on log2(s) [octaves], shape [n]; data: padded density at x, shape [n].
+    """
+
+    def __init__(
+        self,
+        dist: ScaleDistribution,
+        padding: float = DEFAULT_PADDING,
+        *,
+        below: float = MARGIN_BELOW,
+        above: float = MARGIN_ABOVE,
+        per_octave: int = POINTS_PER_OCTAVE,
+    ):
+        self.dist = dist
+        self.density = PaddedDensity(dist, padding)
+        lo, hi = dist.log2_extent()
+        self.x_lo = lo - check_positive("grid margin below [octaves]", below)
+        self.x_hi = hi + check_positive("grid margin above [octaves]", above)
+        n = int(np.ceil((self.x_hi - self.x_lo) * check_positive("grid points per octave", per_octave))) + 1
+        self.x = np.linspace(self.x_lo, self.x_hi, n)
+        self.data = np.maximum(self.density.pdf(self.x), DENSITY_FLOOR)
+
+    def kl(self, scales: np.ndarray, tau: float, direction: str = "model-data") -> float:
+        """KL between the tolerance mixture of `scales` (data units) and the data."""
+        model = np.maximum(mixture_pdf(self.x, scales, tau), DENSITY_FLOOR)
+        return directed_kl(model, self.data, direction)

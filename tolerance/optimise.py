@@ -1,0 +1,65 @@
+"""Deterministic multi-start Nelder–Mead with lower bounds (scipy's bounded variant)."""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy.optimize import minimize
+
+from tolerance.result import FitResult
+
+
+def multistart_nelder_mead(
+    objective: Callable[[np.ndarray], float],
+    starts: Sequence[Sequence[float]],
+    names: Sequence[str],
+    lower: Sequence[float],
+    steps: Sequence[float],
+    *,
+    xatol: float = 1e-6,
+    fatol: float = 1e-12,
+) -> tuple[np.ndarray, FitResult]:
+    """Minimise `objective` from every start; keep the best.
+
+    starts: points of len(names); lower: a lower bound per parameter (scipy
+    clips the simplex to it); steps: the initial simplex's edge per parameter,
+    in the parameter's units. Returns the best point and its FitResult (the
+    best start's message and iterations; evaluations summed over all starts).
+    """
+    lower = np.asarray(lower, dtype=float)
+    steps = np.asarray(steps, dtype=float)
+    bounds = [(low, None) for low in lower]
+    best, evaluations, unique_starts = None, 0, []
+    for start in starts:
+        start = np.maximum(np.asarray(start, dtype=float), lower)
+        if any(np.allclose(start, seen) for seen in unique_starts):
+            continue
+        unique_starts.append(start)
+        simplex = np.vstack([start, start + np.diag(steps)])
+        run = minimize(
+            objective,
+            start,
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={
+                "initial_simplex": simplex,
+                "xatol": xatol,
+                "fatol": fatol,
+                "maxiter": 4000 * len(start),
+                "maxfev": 4000 * len(start),
+                "adaptive": True,
+            },
+        )
+        evaluations += run.nfev
+        if best is None or run.fun < best.fun:
+            best = run
+    result = FitResult(
+        parameters={name: float(value) for name, value in zip(names, best.x)},
+        objective=float(best.fun),
+        success=bool(best.success) and bool(np.isfinite(best.fun)),
+        message=str(best.message),
+        iterations=int(best.nit),
+        evaluations=int(evaluations),
+        starts=len(unique_starts),
+    )
+    return best.x, result
