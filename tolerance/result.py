@@ -59,10 +59,8 @@ class FitResult:
 
     def report(self) -> str:
         status = "converged" if self.success else "NOT converged"
-        params = ", ".join(f"{name}={fmt(value)}" for name, value in self.parameters.items())
-        return (f"{status}: objective {fmt(self.objective)} at {params} "
-                f"({self.iterations} iterations, {self.evaluations} evaluations, "
-                f"{self.starts} starts; {self.message})")
+        return (f"{status}: objective {fmt(self.objective)} after {self.iterations} iterations "
+                f"({self.evaluations} evaluations, {self.starts} starts): {self.message}")
 
 
 def distribution_range(dist: "ScaleDistribution") -> list[float]:

@@ -1,0 +1,102 @@
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tolerance.errors_io import read_errors
+
+CSV_HEADER = "seed,isr,ns,c_ref,data_scale,error\n"
+
+
+def write(tmp_path, text, name="errors.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_csv_rows_group_into_models_with_geometric_internal_scales(tmp_path):
+    rows = [f"{seed},{isr},3,1.0,{s},{0.1 + 0.01 * s}" for seed in (0, 1) for isr in (4.0, 2.0) for s in (1, 2, 4, 8)]
+    models = read_errors(write(tmp_path, CSV_HEADER + "\n".join(rows)))
+    assert [m.label for m in models] == [
+        {"seed": 0, "isr": 2.0, "ns": 3, "c_ref": 1.0}, {"seed": 0, "isr": 4.0, "ns": 3, "c_ref": 1.0},
+        {"seed": 1, "isr": 2.0, "ns": 3, "c_ref": 1.0}, {"seed": 1, "isr": 4.0, "ns": 3, "c_ref": 1.0},
+    ]
+    assert models[1].internal_scales == pytest.approx([1.0, 2.0, 4.0])
+    assert models[1].data_scales.tolist() == [1, 2, 4, 8]
+    assert models[1].errors == pytest.approx([0.11, 0.12, 0.14, 0.18])
+
+
+def test_csv_sigma_basis_is_converted_with_sigma_unit(tmp_path):
+    text = "isr,ns,sigma_basis,data_scale,error\n" + "\n".join(f"2.0,2,3.0,{s},0.1" for s in (1, 2, 3))
+    path = write(tmp_path, text)
+    assert read_errors(path)[0].internal_scales == pytest.approx([1.5, 3.0])  # default sigma_unit 2 px
+    assert read_errors(path, sigma_unit=3.0)[0].internal_scales == pytest.approx([1.0, 2.0])
+    with_column = "isr,ns,sigma_basis,sigma_unit,data_scale,error\n" + "\n".join(
+        f"2.0,2,3.0,1.5,{s},0.1" for s in (1, 2, 3))
+    assert read_errors(write(tmp_path, with_column))[0].internal_scales == pytest.approx([2.0, 4.0])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "is empty"),
+    ("isr,ns,c_ref,data_scale,error\n", "holds no rows"),
+    ("isr,ns,data_scale,error\n2,3,1,0.1\n", "missing column.*c_ref or sigma_basis"),
+    ("ns,c_ref,data_scale,error\n3,1,1,0.1\n", "missing column.*isr"),
+    (CSV_HEADER + "0,2,3,1,1,12.5\n", "row 2: column 'error' must be a finite number in \\[0, 1\\], got '12.5'"),
+    (CSV_HEADER + "0,2,3,1,-1,0.1\n", "row 2: column 'data_scale' .* > 0, got '-1'"),
+    (CSV_HEADER + "0,2,3,1,1,0.1\n0,2,3,1,two,0.1\n", "row 3: column 'data_scale' .*'two'"),
+    (CSV_HEADER + "0,2,0,1,1,0.1\n", "column 'ns' must be an integer >= 1, got '0'"),
+    (CSV_HEADER + "0,2,2.5,1,1,0.1\n", "column 'ns' must be an integer"),
+    (CSV_HEADER + "0,0.5,3,1,1,0.1\n", "column 'isr' .*>= 1, got '0.5'"),
+    (CSV_HEADER + "0,2,3,nan,1,0.1\n", "column 'c_ref'"),
+])
+def test_bad_csv_input_is_named(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        read_errors(write(tmp_path, text))
+
+
+def test_missing_file_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_errors(tmp_path / "absent.csv")
+
+
+def results_dataset(model_dim="isr"):
+    """A results file shaped like DESIGN.md §7 (two seeds, two models, five data scales)."""
+    data_scale = np.array([0.5, 1.0, 2.0, 4.0, 8.0])
+    error = np.arange(20, dtype=float).reshape(2, 2, 5) / 100
+    error[1, 1, 2] = np.nan  # a point that was not evaluated
+    scales = np.array([[[2.0, 4.0, 8.0], [2.0, 6.0, 18.0]], [[2.2, 4.4, 8.8], [1.8, 5.4, 16.2]]])
+    model_values = [2.0, 3.0] if model_dim == "isr" else [0, 1]
+    return xr.Dataset(
+        {
+            "error": (("seed", model_dim, "data_scale"), error),
+            "n": (("data_scale",), np.full(5, 100, dtype=np.int32)),
+            "scales": (("seed", model_dim, "scale_index"), scales),
+        },
+        coords={"seed": [0, 1], model_dim: model_values, "data_scale": data_scale},
+        attrs={"config": json.dumps({"ns": 3, "sigma_unit": 2.0, "model": "toy"}), "scaletol_version": "0.1.0"},
+    )
+
+
+@pytest.mark.parametrize("model_dim", ["isr", "config"])
+def test_netcdf_results_give_one_model_per_seed_and_configuration(tmp_path, model_dim):
+    path = tmp_path / "results.nc"
+    results_dataset(model_dim).to_netcdf(path, engine="scipy")
+    models = read_errors(path)
+    assert len(models) == 4
+    assert models[0].label == {"seed": 0, model_dim: 2.0 if model_dim == "isr" else 0}
+    assert models[1].internal_scales == pytest.approx([1.0, 3.0, 9.0])  # px / sigma_unit
+    assert models[0].errors == pytest.approx([0.0, 0.01, 0.02, 0.03, 0.04])
+    assert models[3].data_scales.tolist() == [0.5, 1.0, 4.0, 8.0]  # the NaN point is dropped
+
+
+def test_netcdf_without_scales_is_named(tmp_path):
+    path = tmp_path / "results.nc"
+    results_dataset().drop_vars("scales").to_netcdf(path, engine="scipy")
+    with pytest.raises(ValueError, match="missing variable 'scales'"):
+        read_errors(path)
+
+
+def test_garbage_netcdf_is_a_value_error(tmp_path):
+    with pytest.raises(ValueError, match="not a readable netCDF"):
+        read_errors(write(tmp_path, "not netcdf", "results.nc"))

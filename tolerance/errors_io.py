@@ -1,0 +1,177 @@
+"""Reading recorded per-scale test errors of trained models.
+
+Two inputs, both giving one `ModelErrors` per trained model:
+
+- CSV, one row per (model, data scale): columns `data_scale`, `error` (fraction
+  0..1), `isr`, `ns`, and `c_ref` or `sigma_basis` [px] (with an optional
+  `sigma_unit` column [px], else `sigma_unit`); optional `seed`. Rows sharing
+  seed, isr, ns and c_ref/sigma_basis belong to one model, whose internal scales
+  are c_ref · ISR^(i/(ns-1)), with c_ref = sigma_basis / sigma_unit.
+- netCDF results of `sesn` (DESIGN.md §7): `error(seed, isr|config, data_scale)`
+  and `scales(seed, isr|config, scale_index)` [px]; the internal data scales of
+  a model are its `scales` divided by the config's `sigma_unit`.
+
+pandas and xarray are imported only here, on use.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tolerance.distributions import check_positive
+from tolerance.mixture import internal_scales
+
+MODEL_DIMS = ("isr", "config")
+
+
+@dataclass
+class ModelErrors:
+    """Per-scale test errors of one trained model.
+
+    label: identifying values (e.g. seed, isr); internal_scales: [ns] in data
+    units, ascending; data_scales, errors: [m] scales and error fractions.
+    """
+
+    label: dict
+    internal_scales: np.ndarray
+    data_scales: np.ndarray
+    errors: np.ndarray = field(repr=False)
+
+
+def read_errors(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
+    """Models' per-scale errors from a CSV file or a `.nc` results file.
+
+    sigma_unit [px]: used for CSV rows without a `sigma_unit` column; netCDF
+    files carry their own in the config attribute.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(2, "No such file", path)
+    if path.endswith(".nc"):
+        return read_errors_netcdf(path)
+    return read_errors_csv(path, sigma_unit)
+
+
+def _checked_column(frame, name, path, *, positive=False, low=None, high=None, integer=False):
+    """Column `name` as a float array; ValueError naming the first bad row and value."""
+    import pandas as pd
+
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values)
+        if positive:
+            bad |= values <= 0
+        if low is not None:
+            bad |= values < low
+        if high is not None:
+            bad |= values > high
+        if integer:
+            bad |= values != np.round(values)
+    wanted = "an integer" if integer else "a finite number"
+    if low is not None and high is not None:
+        wanted += f" in [{low:g}, {high:g}]"
+    elif low is not None:
+        wanted += f" >= {low:g}"
+    elif positive:
+        wanted += " > 0"
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{path} row {row + 2}: column {name!r} must be {wanted}, got {frame[name].iloc[row]!r}")
+    return values
+
+
+def read_errors_csv(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
+    """Models from a CSV file (see the module docstring for its columns)."""
+    import pandas as pd
+
+    path = os.fspath(path)
+    sigma_unit = check_positive("sigma_unit [px]", sigma_unit)
+    try:
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty") from None
+    if frame.empty:
+        raise ValueError(f"{path} holds no rows")
+    needed = ["data_scale", "error", "isr", "ns"]
+    missing = [name for name in needed if name not in frame.columns]
+    if "c_ref" not in frame.columns and "sigma_basis" not in frame.columns:
+        missing.append("c_ref or sigma_basis")
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(frame.columns)})")
+    table = pd.DataFrame({
+        "data_scale": _checked_column(frame, "data_scale", path, positive=True),
+        "error": _checked_column(frame, "error", path, low=0, high=1),
+        "isr": _checked_column(frame, "isr", path, low=1),
+        "ns": _checked_column(frame, "ns", path, low=1, integer=True),
+    })
+    if "c_ref" in frame.columns:
+        table["c_ref"] = _checked_column(frame, "c_ref", path, positive=True)
+    else:
+        units = (_checked_column(frame, "sigma_unit", path, positive=True) if "sigma_unit" in frame.columns
+                 else sigma_unit)
+        table["c_ref"] = _checked_column(frame, "sigma_basis", path, positive=True) / units
+    keys = ["isr", "ns", "c_ref"]
+    if "seed" in frame.columns:
+        table["seed"] = _checked_column(frame, "seed", path, integer=True)
+        keys = ["seed"] + keys
+    models = []
+    for key, rows in table.groupby(keys, sort=True):
+        label = dict(zip(keys, key))
+        label = {k: (int(v) if k in ("seed", "ns") else float(v)) for k, v in label.items()}
+        rows = rows.sort_values("data_scale")
+        models.append(ModelErrors(
+            label=label,
+            internal_scales=internal_scales(label["c_ref"], label["isr"], label["ns"]),
+            data_scales=rows["data_scale"].to_numpy(),
+            errors=rows["error"].to_numpy(),
+        ))
+    return models
+
+
+def read_errors_netcdf(path) -> list[ModelErrors]:
+    """Models from a `sesn` results file (DESIGN.md §7)."""
+    import xarray as xr
+
+    path = os.fspath(path)
+    try:
+        dataset = xr.open_dataset(path, engine="scipy")
+    except Exception as exc:  # scipy/xarray raise many types for malformed files
+        raise ValueError(f"{path} is not a readable netCDF results file: {exc}") from None
+    with dataset:
+        for name in ("error", "scales"):
+            if name not in dataset:
+                raise ValueError(f"{path}: missing variable {name!r}")
+        model_dims = [d for d in MODEL_DIMS if d in dataset["error"].dims]
+        if len(model_dims) != 1 or "data_scale" not in dataset["error"].dims:
+            raise ValueError(f"{path}: error must have dims (seed, isr or config, data_scale), "
+                             f"got {dataset['error'].dims}")
+        model_dim = model_dims[0]
+        try:
+            config = json.loads(dataset.attrs.get("config", "{}"))
+        except json.JSONDecodeError:
+            raise ValueError(f"{path}: attribute 'config' is not JSON") from None
+        sigma_unit = check_positive(f"{path}: config sigma_unit [px]", config.get("sigma_unit", 2.0))
+        error = dataset["error"].transpose("seed", model_dim, "data_scale")
+        scales = dataset["scales"].transpose("seed", model_dim, "scale_index")
+        data_scales = dataset["data_scale"].to_numpy().astype(float)
+        models = []
+        for seed in dataset["seed"].to_numpy():
+            for model in dataset[model_dim].to_numpy():
+                errors = error.sel({"seed": seed, model_dim: model}).to_numpy().astype(float)
+                px = np.sort(scales.sel({"seed": seed, model_dim: model}).to_numpy().astype(float))
+                known = np.isfinite(errors)
+                if not np.all(np.isfinite(px)) or np.any(px <= 0):
+                    raise ValueError(f"{path}: scales of seed {seed}, {model_dim} {model} must be > 0, got {px}")
+                label_value = float(model) if model_dim == "isr" else int(model)
+                models.append(ModelErrors(
+                    label={"seed": int(seed), model_dim: label_value},
+                    internal_scales=px / sigma_unit,
+                    data_scales=data_scales[known],
+                    errors=errors[known],
+                ))
+    if not models:
+        raise ValueError(f"{path} holds no models")
+    return models
