@@ -131,8 +131,21 @@ def read_errors_csv(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
     return models
 
 
+def _json_attr(dataset, name: str, path: str) -> dict:
+    try:
+        return json.loads(dataset.attrs.get(name, "{}"))
+    except json.JSONDecodeError:
+        raise ValueError(f"{path}: attribute {name!r} is not JSON") from None
+
+
 def read_errors_netcdf(path) -> list[ModelErrors]:
-    """Models from a `sesn` results file (DESIGN.md §7)."""
+    """Models from a `sesn` results file (DESIGN.md §7).
+
+    Internal scales stored as NaN (beyond a model's N_S) are dropped; runs
+    without internal scales (plain CNNs) or without any recorded error (cells
+    missing from a merged grid) are skipped. sigma_unit comes from a config
+    run's own settings (attribute `configs`) or else from `config` (default 2 px).
+    """
     import xarray as xr
 
     path = os.fspath(path)
@@ -149,29 +162,31 @@ def read_errors_netcdf(path) -> list[ModelErrors]:
             raise ValueError(f"{path}: error must have dims (seed, isr or config, data_scale), "
                              f"got {dataset['error'].dims}")
         model_dim = model_dims[0]
-        try:
-            config = json.loads(dataset.attrs.get("config", "{}"))
-        except json.JSONDecodeError:
-            raise ValueError(f"{path}: attribute 'config' is not JSON") from None
-        sigma_unit = check_positive(f"{path}: config sigma_unit [px]", config.get("sigma_unit", 2.0))
+        shared = _json_attr(dataset, "config", path)
+        per_run = _json_attr(dataset, "configs", path)
         error = dataset["error"].transpose("seed", model_dim, "data_scale")
         scales = dataset["scales"].transpose("seed", model_dim, "scale_index")
         data_scales = dataset["data_scale"].to_numpy().astype(float)
         models = []
         for seed in dataset["seed"].to_numpy():
             for model in dataset[model_dim].to_numpy():
+                label = {"seed": int(seed), model_dim: float(model) if model_dim == "isr" else int(model)}
                 errors = error.sel({"seed": seed, model_dim: model}).to_numpy().astype(float)
-                px = np.sort(scales.sel({"seed": seed, model_dim: model}).to_numpy().astype(float))
+                px = scales.sel({"seed": seed, model_dim: model}).to_numpy().astype(float)
+                px = np.sort(px[np.isfinite(px)])
                 known = np.isfinite(errors)
-                if not np.all(np.isfinite(px)) or np.any(px <= 0):
-                    raise ValueError(f"{path}: scales of seed {seed}, {model_dim} {model} must be > 0, got {px}")
-                label_value = float(model) if model_dim == "isr" else int(model)
+                if px.size == 0 or not known.any():
+                    continue
+                if np.any(px <= 0):
+                    raise ValueError(f"{path}: internal scales of {label} must be > 0 px, got {px.tolist()}")
+                settings = per_run.get(str(label[model_dim]), shared) if model_dim == "config" else shared
+                sigma_unit = check_positive(f"{path}: sigma_unit [px] of {label}", settings.get("sigma_unit", 2.0))
                 models.append(ModelErrors(
-                    label={"seed": int(seed), model_dim: label_value},
+                    label=label,
                     internal_scales=px / sigma_unit,
                     data_scales=data_scales[known],
                     errors=errors[known],
                 ))
     if not models:
-        raise ValueError(f"{path} holds no models")
+        raise ValueError(f"{path} holds no models with internal scales and recorded errors")
     return models

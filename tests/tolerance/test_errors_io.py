@@ -100,3 +100,26 @@ def test_netcdf_without_scales_is_named(tmp_path):
 def test_garbage_netcdf_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="not a readable netCDF"):
         read_errors(write(tmp_path, "not netcdf", "results.nc"))
+
+
+def test_netcdf_skips_missing_runs_and_models_without_scales_and_drops_nan_scales(tmp_path):
+    dataset = results_dataset()
+    dataset["error"][0, 1, :] = np.nan  # a grid cell that was never run
+    dataset["scales"][1, 0, :] = np.nan  # a plain CNN: no internal scales
+    dataset["scales"][1, 1, 2] = np.nan  # N_S = 2 in a file padded to 3 scales
+    path = tmp_path / "results.nc"
+    dataset.to_netcdf(path, engine="scipy")
+    models = read_errors(path)
+    assert [m.label for m in models] == [{"seed": 0, "isr": 2.0}, {"seed": 1, "isr": 3.0}]
+    assert models[1].internal_scales == pytest.approx([0.9, 2.7])
+
+
+def test_netcdf_config_runs_use_their_own_sigma_unit(tmp_path):
+    dataset = results_dataset("config")
+    dataset.attrs["config"] = json.dumps({"ns": 3})
+    dataset.attrs["configs"] = json.dumps({"0": {"sigma_unit": 1.0}, "1": {"sigma_unit": 4.0}})
+    path = tmp_path / "results.nc"
+    dataset.to_netcdf(path, engine="scipy")
+    first, second = read_errors(path)[:2]
+    assert first.internal_scales == pytest.approx([2.0, 4.0, 8.0])
+    assert second.internal_scales == pytest.approx([0.5, 1.5, 4.5])
