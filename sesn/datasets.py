@@ -18,11 +18,13 @@ import numpy as np
 from sesn.dynamic_mnist import DEFAULT_SIZES as DYNAMIC_MNIST_SIZES
 from sesn.dynamic_mnist import build_dynamic_mnist
 from sesn.mnist import MNIST
+from sesn.mnist_scale import DEFAULT_SIZES as MNIST_SCALE_SIZES
+from sesn.mnist_scale import build_mnist_scale
 from sesn.scale_dataset import BatchLoader, ScaleDataset, Splits
 
 __all__ = ["NAMES", "BatchLoader", "ScaleDataset", "Splits", "build_dataset", "evaluation_grid"]
 
-NAMES = ("dynamic-mnist",)
+NAMES = ("dynamic-mnist", "mnist-scale")
 GRID_RANGE = (2 ** -0.5, 2 ** 3.5)
 GRID_PER_OCTAVE = 11  # 4 octaves × 11 steps + 1 = the thesis's 45 scales
 
@@ -42,6 +44,10 @@ def build_dataset(name: str, *, mnist: MNIST, seed: int = 0, dist=None, sizes=No
         if augment:
             raise ValueError("augment (the '+' variant) exists only for mnist-scale")
         return build_dynamic_mnist(mnist, dist, seed=seed, sizes=sizes or DYNAMIC_MNIST_SIZES)
+    if name == "mnist-scale":
+        if dist is not None:
+            raise ValueError("mnist-scale has its own scale distribution (uniform 0.3-1.0); drop dist")
+        return build_mnist_scale(mnist, seed=seed, sizes=sizes or MNIST_SCALE_SIZES, augment=augment)
     raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
 
 

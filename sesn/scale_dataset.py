@@ -8,6 +8,7 @@ digits all at one data scale for per-scale evaluation.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -63,6 +64,14 @@ class ScaleDataset(ABC):
         """(x float32 [B, 1, H, W] normalised, y int64 [B], s float32 [B])."""
         images, scales = self.pixels(index, rng)
         return ((images - self.mean) / self.std).unsqueeze(1), self.labels[index], scales
+
+    def sha256(self) -> dict[str, str]:
+        """SHA-256 (hex) of the stored images, the labels and the scales: names
+        this split's content."""
+        return {
+            name: hashlib.sha256(tensor.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+            for name, tensor in (("images", self.stored_images), ("labels", self.labels), ("scales", self.scales))
+        }
 
     def to(self, device: torch.device | str) -> ScaleDataset:
         """This split with all its tensors on `device`."""
