@@ -170,7 +170,8 @@ def _fetch(url: str, target: Path, expected: str, opener: Callable, progress: bo
         partial.unlink(missing_ok=True)
 
 
-def _data_dir(root, download: bool) -> Path:
+def _data_dir(root: str | os.PathLike | None, download: bool) -> Path:
+    """The MNIST folder: `root`, else $SCALETOL_DATA, else (to download) the cache."""
     if root is not None:
         return Path(root)
     if os.environ.get("SCALETOL_DATA"):
