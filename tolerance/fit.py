@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from tolerance.distributions import ScaleDistribution, check_positive
-from tolerance.grid import FitTarget
+from tolerance.grid import MARGIN_ABOVE, MARGIN_BELOW, FitTarget
 from tolerance.kl import check_direction
 from tolerance.mixture import check_ns
 from tolerance.optimise import multistart_nelder_mead
@@ -105,6 +105,11 @@ def _check_common(ns, tau, sigma_unit, direction, padding):
             check_direction(direction), check_positive("padding width [octaves]", padding))
 
 
+def _target(dist, padding, margins) -> FitTarget:
+    below, above = margins
+    return FitTarget(dist, padding, below=below, above=above)
+
+
 def suggest(
     dist: ScaleDistribution,
     ns: int = 3,
@@ -115,12 +120,14 @@ def suggest(
     sigma_unit: float = DEFAULT_SIGMA_UNIT,
     direction: str = "model-data",
     padding: float = DEFAULT_PADDING,
+    margins: tuple[float, float] = (MARGIN_BELOW, MARGIN_ABOVE),
 ) -> Suggestion:
     """Internal scales for `dist` at fixed τ [octaves].
 
     c_ref and ISR are fitted unless given (`isr` needs ns >= 2). sigma_unit [px]
     converts c_ref to σ_basis; padding: half-normal tail width [octaves];
-    direction: "model-data" (thesis) or "data-model".
+    direction: "model-data" (thesis) or "data-model"; margins: how far the
+    fitting grid reaches below and above the data [octaves] (tolerance.grid).
     """
     ns, tau, sigma_unit, direction, padding = _check_common(ns, tau, sigma_unit, direction, padding)
     if c_ref is not None:
@@ -131,7 +138,7 @@ def suggest(
         isr = check_positive("ISR", isr)
         if isr < 1:
             raise ValueError(f"ISR must be >= 1, got {isr!r}")
-    target = FitTarget(dist, padding)
+    target = _target(dist, padding, margins)
     u, v, at_bound, fit = _fit_at_tau(target, ns, tau, direction, c_ref, isr)
     fixed = ("tau",) + tuple(name for name, value in (("c_ref", c_ref), ("isr", isr)) if value is not None)
     return Suggestion(
@@ -152,7 +159,7 @@ def suggest_ns(
     """Suggestions for N_S = 1..ns_max (2..ns_max when `isr` is given).
 
     Chooses the smallest N_S whose KL <= min KL + `tolerance` nats. `options`
-    are passed on to `suggest` (tau, c_ref, sigma_unit, direction, padding).
+    are passed on to `suggest` (tau, c_ref, sigma_unit, direction, padding, margins).
     """
     ns_max = check_ns(ns_max)
     tolerance = float(tolerance)
@@ -174,9 +181,11 @@ def combined_fit(
     sigma_unit: float = DEFAULT_SIGMA_UNIT,
     direction: str = "model-data",
     padding: float = DEFAULT_PADDING,
+    margins: tuple[float, float] = (MARGIN_BELOW, MARGIN_ABOVE),
 ) -> CombinedFit:
     """One τ shared by all `dists`, own (c_ref, ISR) each: minimises the sum of KLs.
 
+    Options as for `suggest`.
     Each start takes a τ from START_TAUS and, for that τ, every distribution's
     own best (c_ref, ISR); Nelder–Mead then moves all parameters together.
     """
@@ -184,7 +193,7 @@ def combined_fit(
     if not dists:
         raise ValueError("combined fit needs at least one distribution")
     ns, _, sigma_unit, direction, padding = _check_common(ns, DEFAULT_TAU, sigma_unit, direction, padding)
-    targets = [FitTarget(dist, padding) for dist in dists]
+    targets = [_target(dist, padding, margins) for dist in dists]
     k = len(targets)
     with_isr = ns > 1
 

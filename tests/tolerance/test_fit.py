@@ -159,3 +159,15 @@ def test_auto_ns_with_fixed_isr_starts_at_two_scales():
     scan = suggest_ns(loguniform(1.0, 2.0), isr=3.0, ns_max=4)
     assert [s.ns for s in scan.candidates] == [2, 3, 4]
     assert all(s.isr == pytest.approx(3.0) for s in scan.candidates)
+
+
+def test_wider_fitting_grids_keep_the_thesis_result_within_its_tolerance():
+    """The default grid (1 octave below, 2 above) is the thesis's; a grid long enough that no
+    tail is cut fits a slightly narrower tolerance (it no longer profits from dropped tails)."""
+    dists = [loguniform(1.0, b) for b in THESIS_UPPER_OCTAVES]
+    wide = combined_fit(dists, 3, margins=(3.0, 3.0))
+    default = combined_fit(dists, 3)
+    assert wide.tau < default.tau
+    assert wide.tau == pytest.approx(THESIS_TAU, abs=0.01)
+    for suggestion, (c_ref, isr) in zip(wide.suggestions, THESIS_C_REF_ISR):
+        assert (suggestion.c_ref, suggestion.isr) == pytest.approx((c_ref, isr), abs=0.05)
