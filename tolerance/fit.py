@@ -53,17 +53,19 @@ def _lower_u(target: FitTarget) -> float:
     return target.dist.log2_extent()[0] + math.log2(C_REF_FLOOR)
 
 
-def _starts(target: FitTarget, ns: int, free_u: bool, free_v: bool, u_fixed, v_fixed) -> list[list[float]]:
-    """Deterministic starts for the free ones of (u, v): spread over the data's width."""
+def _starts(target: FitTarget, free_u: bool, free_v: bool, v_fixed: float | None) -> list[list[float]]:
+    """Deterministic starts for the free ones of (u, v), spread over the data's width.
+
+    A free log2 ISR starts at fractions of the width with the scales centred on
+    the data; with the ISR given (or N_S = 1) the scales start slid across it.
+    """
     a, b = target.dist.log2_extent()
     width = b - a
     starts = []
     for fraction in START_WIDTH_FRACTIONS:
         v0 = max(fraction * width, _LOG2_MIN_ISR + STEP_OCTAVES) if free_v else v_fixed
-        if ns == 1:
-            u0 = a + fraction * width
-        else:
-            u0 = (a + b) / 2 - v0 / 2 if free_u else u_fixed
+        shift = 0.0 if free_v else (fraction - 0.5) * width
+        u0 = (a + b) / 2 - v0 / 2 + shift
         starts.append([p for p, free in ((u0, free_u), (v0, free_v)) if free])
     return starts
 
@@ -92,7 +94,7 @@ def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None):
         ("isr", "log2_isr", _LOG2_MIN_ISR, free_v),
     ) if is_free]
     best, fit = multistart_nelder_mead(
-        objective, _starts(target, ns, free_u, free_v, u_fixed, v_fixed),
+        objective, _starts(target, free_u, free_v, v_fixed),
         [name for _, name, _ in free], [low for _, _, low in free], [STEP_OCTAVES] * len(free),
     )
     at_bound = tuple(label for (label, _, low), value in zip(free, best) if value <= low + _AT_BOUND)
