@@ -222,6 +222,9 @@ def make_distributions(names, ranges, *, std=None, file=None, column=None) -> li
     'empirical' takes no range. ValueError naming the mismatch otherwise.
     """
     names, ranges = list(names), [tuple(r) for r in ranges]
+    if (file is not None or column is not None) and "empirical" not in names:
+        given = file if file is not None else column
+        raise ValueError(f"{given!r}: --file and --column apply to --dist empirical only")
     if not names:
         raise ValueError("no distribution given (use --dist NAME --range LO HI)")
     if names == ["empirical"] and not ranges:

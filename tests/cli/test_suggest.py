@@ -49,6 +49,14 @@ def test_options_reach_the_fit():
     assert fixed_c_ref["c_ref"] == pytest.approx(0.8)
 
 
+def test_std_sets_the_spread_of_lognormal_and_truncnormal():
+    lognormal = json.loads(run("--dist", "lognormal", "--range", "1", "16", "--std", "0.5", "--json").stdout)
+    assert lognormal["distribution"] == {"name": "lognormal", "mean_log2": 2.0, "std_log2": 0.5}
+    assert lognormal["range"] == pytest.approx([2.0, 8.0])  # mean ± 2 std
+    truncnormal = json.loads(run("--dist", "truncnormal", "--range", "1", "9", "--std", "3", "--json").stdout)
+    assert truncnormal["distribution"]["std"] == 3.0
+
+
 def test_ns_auto_reports_the_scan_and_the_rule():
     result = run("--dist", "loguniform", "--range", "1", "8", "--ns", "auto", "--json")
     out = json.loads(result.stdout)

@@ -139,3 +139,8 @@ def test_names_pair_with_ranges_in_order():
 def test_mismatched_names_and_ranges_are_explained(names, ranges, message):
     with pytest.raises(ValueError, match=message):
         make_distributions(names, ranges)
+
+
+def test_scale_files_apply_to_empirical_only():
+    with pytest.raises(ValueError, match="'boxes.csv': --file and --column apply to --dist empirical only"):
+        make_distributions(["loguniform"], [(1, 2)], file="boxes.csv")

@@ -51,7 +51,7 @@ def test_combined_fit_with_one_scale_fits_c_ref_and_tau_only():
     assert 0 < narrow < 2 and 0 < wide < 3 and wide > narrow
 
 
-@settings(deadline=None, max_examples=8)
+@settings(deadline=None, max_examples=15)
 @given(lo=st.floats(0.3, 3.0), octaves=st.floats(1.0, 4.0), factor=st.floats(0.1, 10.0),
        name=st.sampled_from(["loguniform", "uniform", "truncnormal"]))
 def test_scaling_the_data_scales_c_ref_and_sigma_basis_and_keeps_isr(lo, octaves, factor, name):
@@ -64,7 +64,7 @@ def test_scaling_the_data_scales_c_ref_and_sigma_basis_and_keeps_isr(lo, octaves
     assert scaled.kl == pytest.approx(base.kl, rel=1e-3, abs=1e-6)
 
 
-@settings(deadline=None, max_examples=10)
+@settings(deadline=None, max_examples=15)
 @given(lo=st.floats(0.2, 5.0), octaves=st.floats(0.5, 5.0), ns=st.integers(1, 5))
 def test_loguniform_internal_scales_are_centred_geometrically_on_the_range(lo, octaves, ns):
     """The padded log-uniform density is symmetric on the log2 axis; only the grid is not
@@ -74,7 +74,7 @@ def test_loguniform_internal_scales_are_centred_geometrically_on_the_range(lo, o
     assert centre == pytest.approx(math.log2(lo) + octaves / 2, abs=0.03)
 
 
-@settings(deadline=None, max_examples=8)
+@settings(deadline=None, max_examples=15)
 @given(octaves=st.floats(1.0, 4.5), wider_by=st.floats(0.25, 1.5), ns=st.integers(2, 4))
 def test_isr_grows_with_the_width_of_the_range(octaves, wider_by, ns):
     narrow = suggest(loguniform(1.0, octaves), ns)
