@@ -106,7 +106,9 @@ def suggest(dist_names, ranges, std, scale_file, column, padding, kl_direction, 
     Fits the tolerance model (one normal of std TAU octaves per internal scale
     on the log2 scale axis) to the padded data density and prints c_ref (data
     scale of the smallest internal scale), ISR, sigma_basis [px], the internal
-    scales in data-scale units and the KL divergence.
+    scales in data-scale units and the KL divergence. With several
+    distributions, each gets its own suggestion (--json prints
+    {"suggestions": [...]}).
 
     Example: tolcli suggest --dist loguniform --range 1 8 --ns 3
     """
