@@ -110,7 +110,7 @@ def fit_tau_from_errors(models: list[ModelErrors]) -> TauFromErrors:
         objective=rss,
         success=bool(best.success),
         message=str(best.message),
-        iterations=int(best.nfev),
+        iterations=int(best.njev),  # one Jacobian per trust-region iteration
         evaluations=int(evaluations + TAU_GRID.size),
         starts=int(len(starts)),
     )
