@@ -66,4 +66,4 @@ def keys_kernel(t: torch.Tensor, a: float = CUBIC_A) -> torch.Tensor:
     t = t.abs()
     near = ((a + 2) * t - (a + 3)) * t * t + 1
     far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
-    return torch.where(t <= 1, near, torch.where(t < 2, far, torch.zeros_like(t)))
+    return torch.where(t <= 1, near, torch.where(t < 2, far, 0.0))
