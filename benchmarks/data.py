@@ -10,6 +10,7 @@ Without --data or $SCALETOL_DATA it times random digits of MNIST's shape
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -39,8 +40,9 @@ def seconds(task, repeats: int) -> float:
 
 
 def batches_per_second(loader, batches: int) -> float:
-    """Batches per second over `batches` batches, after one warm-up batch."""
-    iterator = iter(loader)
+    """Batches per second over `batches` batches (as many epochs as that
+    takes), after one warm-up batch."""
+    iterator = itertools.chain.from_iterable(itertools.repeat(loader))  # epoch after epoch
     next(iterator)
     if loader.dataset.labels.is_cuda:
         torch.cuda.synchronize()
