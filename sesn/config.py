@@ -43,7 +43,10 @@ class TrainConfig:
 
     Scales (`range`, `eval_range`) are data magnification factors; `sigma_basis`,
     `scales` and `sigma_unit` are in pixels; learning rates per Adam step;
-    `milestones` and `scale_warmup` in epochs.
+    `milestones` and `scale_warmup` in epochs. The per-scale evaluation grid
+    has `eval_per_octave` steps per octave over `eval_range` (45 scales by
+    default on dynamic-mnist) and shows each of the first `eval_limit` test
+    digits (all when None) at every scale.
     """
 
     model: str
@@ -69,7 +72,7 @@ class TrainConfig:
     max_kernel: int | None = None
     sigma_unit: float = 2.0
     eval_range: tuple[float, float] | None = None
-    eval_per_octave: int = 11
+    eval_per_octave: float = 11.0
     eval_limit: int | None = None
 
     def __post_init__(self):
@@ -94,13 +97,13 @@ class TrainConfig:
         _check_range("eval_range", self.eval_range)
         if len(self.sizes) != 3:
             raise ValueError(f"sizes must be (train, val, test), got {self.sizes!r}")
-        for name in ("epochs", "batch_size", "eval_per_octave"):
+        for name in ("epochs", "batch_size"):
             _check_int(name, getattr(self, name), minimum=1)
         for value in self.sizes:
             _check_int("sizes", value, minimum=1)
         _check_int("seed", self.seed, minimum=0)
         _check_int("scale_warmup", self.scale_warmup, minimum=0)
-        for name in ("lr", "lr_decay", "scale_lr", "scale_decay", "sigma_unit"):
+        for name in ("lr", "lr_decay", "scale_lr", "scale_decay", "sigma_unit", "eval_per_octave"):
             _check_positive(name, getattr(self, name))
         for name in ("sigma_basis", "isr"):
             if getattr(self, name) is not None:
@@ -126,7 +129,11 @@ class TrainConfig:
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def replace(self, **changes) -> "TrainConfig":
-        """A copy with `changes` applied (validated like a new config)."""
+        """A copy with `changes` applied (validated like a new config). A new
+        dataset brings its own defaults for the settings in DATASET_DEFAULTS
+        that `changes` does not give."""
+        if changes.get("dataset", self.dataset) != self.dataset:
+            changes = {**dict.fromkeys(DATASET_DEFAULTS[self.dataset]), **changes}
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:

@@ -26,19 +26,15 @@ GRID_DIMS = ("isr", "config")
 
 
 def run_results(*, description: dict, data_scale, error, n, scales,
-                test_error: float, val_error: float, isr: float | None = None,
-                config_index: int | None = None) -> xr.Dataset:
-    """The results of one run as a one-cell grid.
+                test_error: float, val_error: float, isr: float) -> xr.Dataset:
+    """The results of one run as a one-cell grid indexed by (seed, isr).
 
     description: the run's settings (JSON-ready; at least seed, ns, sigma_unit,
     model, dataset, dist, range, mode). data_scale, error, n: per-scale grid
     [D], errors as fractions. scales: final internal scales [N_S] in px (empty
-    for a CNN, stored as one NaN). Give `isr` (initial ISR) or `config_index`, not both.
+    for a CNN, stored as one NaN). isr: the fixed or initial ISR.
     """
-    if (isr is None) == (config_index is None):
-        raise ValueError("give exactly one of isr or config_index")
-    grid_dim, grid_value = ("isr", float(isr)) if isr is not None else ("config", int(config_index))
-    cell = ("seed", grid_dim)
+    cell = ("seed", "isr")
     scales = np.asarray(scales, dtype=np.float64).reshape(-1)
     if scales.size == 0:  # NETCDF3 readers reject empty dims: one NaN instead
         scales = np.full(1, np.nan)
@@ -52,16 +48,42 @@ def run_results(*, description: dict, data_scale, error, n, scales,
         },
         coords={
             "seed": np.array([int(description["seed"])], np.int32),
-            grid_dim: [grid_value],
+            "isr": [float(isr)],
             "data_scale": np.asarray(data_scale, np.float64),
             "scale_index": np.arange(scales.size, dtype=np.int32),
         },
     )
     ds.attrs["config"] = json.dumps(description, sort_keys=True)
-    if config_index is not None:
-        ds.attrs["configs"] = json.dumps({str(config_index): description}, sort_keys=True)
     ds.attrs["scaletol_version"] = version("scaletol")
     return ds
+
+
+def as_config_cell(ds: xr.Dataset, index: int, **labels: float) -> xr.Dataset:
+    """A one-run (seed, isr) result relabelled as entry `index` of a config
+    grid: dim `config`, the initial ISR kept as coordinate initial_isr(config)
+    plus any numeric `labels` (e.g. range_lo, range_hi), and the run's settings
+    in attrs["configs"][index]."""
+    cell = ds.rename({"isr": "initial_isr"}).swap_dims({"initial_isr": "config"})
+    cell = cell.assign_coords(config=np.array([index], np.int32),
+                              **{k: ("config", [float(v)]) for k, v in labels.items()})
+    cell.attrs["configs"] = json.dumps({str(index): json.loads(ds.attrs["config"])}, sort_keys=True)
+    return cell
+
+
+def by_range(ds: xr.Dataset) -> list[tuple[tuple[float, float], xr.Dataset]]:
+    """Split a results grid into (data range, (seed, isr) grid) pairs: one
+    pair for an isr-indexed file, one per (range_lo, range_hi) for a config
+    grid that carries those coordinates."""
+    if grid_dim(ds) == "isr":
+        return [(tuple(json.loads(ds.attrs["config"])["range"]), ds)]
+    if "range_lo" not in ds.coords:
+        raise ValueError("this config grid has no data ranges (coords range_lo, range_hi)")
+    pairs = []
+    for lo, hi in sorted(set(zip(ds["range_lo"].values.tolist(), ds["range_hi"].values.tolist()))):
+        part = ds.isel(config=(ds["range_lo"].values == lo) & (ds["range_hi"].values == hi))
+        part = part.swap_dims({"config": "initial_isr"}).drop_vars(["config", "range_lo", "range_hi"])
+        pairs.append(((lo, hi), part.rename({"initial_isr": "isr"}).sortby("isr")))
+    return pairs
 
 
 def grid_dim(ds: xr.Dataset) -> str:

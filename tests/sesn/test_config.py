@@ -52,3 +52,10 @@ def test_malformed_json_is_a_value_error():
 def test_model_options_hold_only_given_scale_settings():
     assert TrainConfig(model="toy-fixed").model_options() == {}
     assert TrainConfig(model="toy-fixed", isr=4.0, max_kernel=21).model_options() == {"isr": 4.0, "max_kernel": 21}
+
+
+def test_replacing_the_dataset_brings_its_defaults_unless_given():
+    toy = TrainConfig(model="toy-isr", scale_lr=0.02, sizes=(10, 10, 10))
+    scale = toy.replace(model="mnist-scale-isr", dataset="mnist-scale", sizes=(20, 20, 20))
+    assert (scale.dist, scale.range, scale.scale_lr, scale.sizes) == ("uniform", (0.3, 1.0), 0.005, (20, 20, 20))
+    assert toy.replace(seed=3).scale_lr == 0.02

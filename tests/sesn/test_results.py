@@ -5,7 +5,8 @@ import pytest
 import xarray as xr
 
 from sesn.atomic import atomic_write_text
-from sesn.results import merge_results, read_results, run_results, summarise, write_results
+from sesn.results import (as_config_cell, by_range, merge_results, read_results, run_results, summarise,
+                          write_results)
 
 GRID = [0.5, 1.0, 2.0, 4.0]
 
@@ -45,8 +46,9 @@ def test_missing_cells_are_nan():
 
 def test_models_grid_keeps_each_config_and_pads_scales(tmp_path):
     def model_cell(index, model, scales):
-        return run_results(description=description(0, model, len(scales)), data_scale=GRID, error=[0.1] * 4,
-                           n=[3] * 4, scales=scales, test_error=0.02, val_error=0.03, config_index=index)
+        run = run_results(description=description(0, model, len(scales)), data_scale=GRID, error=[0.1] * 4,
+                          n=[3] * 4, scales=scales, test_error=0.02, val_error=0.03, isr=2.0)
+        return as_config_cell(run, index)
 
     grid = merge_results([model_cell(0, "mnist-scale-cnn", []), model_cell(1, "mnist-scale-sesn", [1.5, 1.89, 2.38, 3.0])])
     back = read_results(write_results(grid, tmp_path / "models.nc"))
@@ -54,6 +56,26 @@ def test_models_grid_keeps_each_config_and_pads_scales(tmp_path):
     assert np.isnan(back["scales"].sel(config=0)).all()
     configs = json.loads(back.attrs["configs"])
     assert [configs[k]["model"] for k in ("0", "1")] == ["mnist-scale-cnn", "mnist-scale-sesn"]
+
+
+def test_a_grid_over_data_ranges_splits_back_into_isr_grids(tmp_path):
+    cells = []
+    for index, (hi, isr) in enumerate([(8.0, 1.5), (8.0, 3.0), (2.83, 1.5)]):
+        for seed in (0, 1):
+            cells.append(as_config_cell(cell(seed, isr, 0.01 * index), index, range_lo=1.0, range_hi=hi))
+    grid = read_results(write_results(merge_results(cells), tmp_path / "ranges.nc"))
+    assert grid["error"].dims == ("seed", "config", "data_scale")
+    parts = dict(by_range(grid))
+    assert sorted(parts) == [(1.0, 2.83), (1.0, 8.0)]
+    wide = parts[(1.0, 8.0)]
+    assert wide["isr"].values.tolist() == [1.5, 3.0]
+    assert wide["test_error"].sel(seed=1, isr=3.0) == pytest.approx(0.01)
+    assert parts[(1.0, 2.83)]["test_error"].sel(seed=0, isr=1.5) == pytest.approx(0.02)
+
+
+def test_an_isr_grid_is_one_range_from_its_config():
+    [(bounds, grid)] = by_range(merge_results([cell(0, 1.5, 0.1), cell(0, 3.0, 0.1)]))
+    assert bounds == (1.0, 8.0) and grid.sizes["isr"] == 2
 
 
 def test_merging_different_grids_is_refused():

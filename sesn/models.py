@@ -1,0 +1,161 @@
+"""The thesis's networks, built by name (Table 1; App. B.2; DESIGN.md §6).
+
+- `toy-<mode>`: the toy network of Table 1 for Dynamic Scale MNIST (168×168
+  inputs), one scale convolution whose N_S internal scales follow `mode`
+  (fixed, isr, ratio, spacings, direct); default σ_basis 2 px, ISR 3, N_S 3.
+- `mnist-scale-cnn`: the plain CNN baseline for MNIST-Scale (28×28 inputs).
+- `mnist-scale-sesn`: SESN with fixed Hermite scales 1.5 … 3.0 px, N_S 4
+  (Table 6/7).
+- `mnist-scale-<mode>`: the same network with learnable scales, initialised
+  like SESN (σ_basis 1.5, ISR 2, N_S 4).
+
+Every MNIST-Scale model has about 495k parameters (channels 32, 63, 95; 7×7
+weights per filter: 49 pixels or 49 basis functions).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from sesn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection
+from sesn.scales import InternalScales
+
+SCALE_OPTIONS = ("ns", "sigma_basis", "isr", "scales", "learn_sigma", "max_kernel", "k")
+LEARNABLE_MODES = ("isr", "ratio", "spacings", "direct")
+
+
+class ToyNet(nn.Module):
+    """Table 1: Z2→H scale conv (16 filters, basis A, 5×5 weights, no bias) →
+    max over scales → ReLU → BatchNorm → 42×42 max pool → Linear(256, 10).
+    Input [B, 1, 168, 168] → logits [B, 10]."""
+
+    def __init__(self, scales: InternalScales, *, filters: int = 16, k: float = 4.0,
+                 max_kernel: int | None = None, image_size: int = 168, pool: int = 42):
+        super().__init__()
+        self.scales = scales
+        self.conv = ScaleConvZ2H(1, filters, scales, basis="A", eff=5, k=k, max_kernel=max_kernel)
+        self.project = ScaleProjection("max")
+        self.norm = nn.BatchNorm2d(filters)
+        self.pool = nn.MaxPool2d(pool)
+        self.classify = nn.Linear(filters * (image_size // pool) ** 2, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.norm(torch.relu(self.project(self.conv(x)))))
+        return self.classify(x.flatten(1))
+
+
+def _head(in_features: int, dropout: float) -> nn.Sequential:
+    """Linear → 256 → BN → ReLU → Dropout → Linear(256, 10) (SESN's head)."""
+    return nn.Sequential(
+        nn.Linear(in_features, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(),
+        nn.Dropout(dropout), nn.Linear(256, 10),
+    )
+
+
+class MnistScaleSESN(nn.Module):
+    """App. B.2: upsample ×2 → three scale-conv blocks (Z2→H, H→H, H→H; basis
+    B, 7×7 = 49 basis functions, bias; ReLU, 2×2 spatial max pool, scale batch
+    norm) → max over scales → ReLU, 8×8 max pool → BN → head.
+    Input [B, 1, 28, 28] → logits [B, 10]."""
+
+    def __init__(self, scales: InternalScales, *, channels=(32, 63, 95), k: float = 4.0,
+                 max_kernel: int | None = None, mult: float = 1.5, dropout: float = 0.7):
+        super().__init__()
+        c1, c2, c3 = channels
+        conv = dict(basis="B", eff=7, k=k, max_kernel=max_kernel, mult=mult, bias=True)
+        self.scales = scales
+        self.features = nn.Sequential(
+            nn.Upsample(scale_factor=2),
+            ScaleConvZ2H(1, c1, scales, **conv), nn.ReLU(),
+            nn.MaxPool3d((1, 2, 2)), ScaleBatchNorm(c1),
+            ScaleConvHH(c1, c2, scales, scale_size=1, **conv), nn.ReLU(),
+            nn.MaxPool3d((1, 2, 2)), ScaleBatchNorm(c2),
+            ScaleConvHH(c2, c3, scales, scale_size=1, **conv), ScaleProjection("max"), nn.ReLU(),
+            nn.MaxPool2d(8, padding=2), nn.BatchNorm2d(c3),
+        )
+        self.head = _head(4 * c3, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+class MnistScaleCNN(nn.Module):
+    """The CNN baseline of Table 5: MnistScaleSESN with plain 7×7 convolutions."""
+
+    def __init__(self, *, channels=(32, 63, 95), dropout: float = 0.7):
+        super().__init__()
+        c1, c2, c3 = channels
+        self.features = nn.Sequential(
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(1, c1, 7, padding=3), nn.ReLU(), nn.MaxPool2d(2), nn.BatchNorm2d(c1),
+            nn.Conv2d(c1, c2, 7, padding=3), nn.ReLU(), nn.MaxPool2d(2), nn.BatchNorm2d(c2),
+            nn.Conv2d(c2, c3, 7, padding=3), nn.ReLU(), nn.MaxPool2d(8, padding=2), nn.BatchNorm2d(c3),
+        )
+        self.head = _head(4 * c3, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named model: which dataset it reads, its scale mode (None for the
+    CNN) and the defaults of its internal scales."""
+
+    name: str
+    dataset: str
+    mode: str | None
+    scale_defaults: dict = field(default_factory=dict)
+
+    def build(self, **options) -> nn.Module:
+        unknown = sorted(set(options) - set(SCALE_OPTIONS if self.mode else ()))
+        if unknown:
+            raise ValueError(f"model {self.name!r} takes no option(s) {', '.join(unknown)}")
+        if self.mode is None:
+            return MnistScaleCNN()
+        settings = {**self.scale_defaults, **options}
+        layer = {k: settings.pop(k) for k in ("k", "max_kernel") if k in settings}
+        if self.mode == "fixed":
+            settings.pop("learn_sigma", None)
+        scales = InternalScales(mode=self.mode, **settings)
+        network = ToyNet if self.dataset == "dynamic-mnist" else MnistScaleSESN
+        return network(scales, **layer)
+
+
+TOY_SCALES = dict(ns=3, sigma_basis=2.0, isr=3.0)
+MNIST_SCALE_SCALES = dict(ns=4, sigma_basis=1.5, isr=2.0)
+
+_SPECS = (
+    [ModelSpec(f"toy-{mode}", "dynamic-mnist", mode, TOY_SCALES) for mode in ("fixed",) + LEARNABLE_MODES]
+    + [ModelSpec("mnist-scale-cnn", "mnist-scale", None),
+       ModelSpec("mnist-scale-sesn", "mnist-scale", "fixed", MNIST_SCALE_SCALES)]
+    + [ModelSpec(f"mnist-scale-{mode}", "mnist-scale", mode, MNIST_SCALE_SCALES) for mode in LEARNABLE_MODES]
+)
+SPECS = {spec.name: spec for spec in _SPECS}
+MODELS = tuple(SPECS)
+
+
+def model_spec(name: str) -> ModelSpec:
+    if name not in SPECS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    return SPECS[name]
+
+
+def make_model(name: str, **options) -> nn.Module:
+    """The model `name` (one of MODELS). Scale models accept the options
+    ns, sigma_basis (px), isr, scales (px, for fixed/spacings/direct),
+    learn_sigma, k (kernel extent in σ) and max_kernel (px); the CNN none.
+    Unknown names or options raise ValueError naming them."""
+    return model_spec(name).build(**options)
+
+
+def internal_scales(model: nn.Module) -> InternalScales | None:
+    """The InternalScales shared by `model`'s scale convolutions (None for a CNN)."""
+    return next((m for m in model.modules() if isinstance(m, InternalScales)), None)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars (scale parameters included)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
