@@ -180,3 +180,17 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
     frame = pd.DataFrame(table, index=pd.Index(ds[dim].values, name=dim))
     frame[("seeds", "count")] = ds["test_error"].count("seed").values
     return frame
+
+
+def sweep_summary(ds: xr.Dataset) -> pd.DataFrame:
+    """`summarise` with readable row labels: (range, isr) for a grid over data
+    ranges, the model name for a models grid, the ISR otherwise."""
+    if grid_dim(ds) == "isr":
+        return summarise(ds)
+    if "range_lo" in ds.coords:
+        parts = {f"{lo:g}-{hi:g}": summarise(part) for (lo, hi), part in by_range(ds)}
+        return pd.concat(parts, names=["range"])
+    configs = json.loads(ds.attrs["configs"])
+    table = summarise(ds)
+    table.index = pd.Index([configs[str(i)]["model"] for i in table.index], name="model")
+    return table

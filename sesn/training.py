@@ -112,7 +112,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, mnist: MNIST | None = Non
         raise ValueError(f"model {config.model!r} is built for {spec.dataset}, not dataset {config.dataset!r}")
     device = resolve_device(device)
     out_dir = Path(out_dir)
-    checkpoint = _prepare_run_dir(out_dir, config, resume)
+    checkpoint = _check_run_dir(out_dir, config, resume)
     splits = _build_splits(config, mnist, data_root)
     if len(splits.train) < config.batch_size:
         raise ValueError(f"batch_size {config.batch_size} exceeds the {len(splits.train)} training samples")
@@ -122,6 +122,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, mnist: MNIST | None = Non
         model = make_model(config.model, **config.model_options()).to(device)
         description = _describe(config, model, spec.mode)
         optimizer = _make_optimizer(model, config)
+        config.save(out_dir / CONFIG_FILE)  # only now that data and model could be built
         state = _fresh_state()
         if checkpoint is not None:
             state = _restore(checkpoint, model, optimizer, device)
@@ -130,9 +131,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, mnist: MNIST | None = Non
     return _finish(model, splits, config, state, description, out_dir, device, progress)
 
 
-def _prepare_run_dir(out_dir: Path, config: TrainConfig, resume: bool) -> dict | None:
-    """Check `out_dir` against `config`, write config.json, and return the
-    checkpoint to resume from (None when starting afresh)."""
+def _check_run_dir(out_dir: Path, config: TrainConfig, resume: bool) -> dict | None:
+    """Check `out_dir` against `config` and return the checkpoint to resume
+    from (None when starting afresh). Writes nothing."""
     saved = out_dir / CONFIG_FILE
     if saved.is_file():
         previous = TrainConfig.load(saved)
@@ -142,7 +143,6 @@ def _prepare_run_dir(out_dir: Path, config: TrainConfig, resume: bool) -> dict |
     started = (out_dir / CHECKPOINT_FILE).is_file() or (out_dir / RESULTS_FILE).is_file()
     if started and not resume:
         raise ValueError(f"{out_dir} already holds a run: resume it or choose another output directory")
-    config.save(saved)
     return load_checkpoint(out_dir / CHECKPOINT_FILE) if resume and started else None
 
 
@@ -274,23 +274,54 @@ def write_metrics(history: list[dict], path: Path) -> Path:
     return atomic_write(path, lambda tmp: pd.DataFrame(history).to_csv(tmp, index=False))
 
 
-def _finish(model, splits: Splits, config: TrainConfig, state: dict, description: dict,
-            out_dir: Path, device: torch.device, progress: bool) -> RunResult:
-    """Test the selected model, write results.nc and return the RunResult."""
+def _test(model, splits: Splits, config: TrainConfig, description: dict, val_error: float,
+          device: torch.device, progress: bool) -> xr.Dataset:
+    """The one-run results grid of `model`: test error on the test split and
+    per-scale errors on the config's evaluation grid."""
     test_error = error_rate(model, splits.test, batch_size=config.batch_size, device=device)
     grid = evaluation_grid(*config.eval_range, per_octave=config.eval_per_octave)
     errors, counts = per_scale_errors(model, splits.test, grid, batch_size=config.batch_size,
                                       device=device, limit=config.eval_limit, progress=progress)
     scales = internal_scales(model)
-    final = scales.values if scales is not None else []
-    results = run_results(
-        description=description, data_scale=grid, error=errors, n=counts, scales=final,
-        test_error=test_error, val_error=state["best"]["val_error"], isr=description["isr"],
+    return run_results(
+        description=description, data_scale=grid, error=errors, n=counts,
+        scales=scales.values if scales is not None else [], test_error=test_error,
+        val_error=val_error, isr=description["isr"],
     )
+
+
+def _finish(model, splits: Splits, config: TrainConfig, state: dict, description: dict,
+            out_dir: Path, device: torch.device, progress: bool) -> RunResult:
+    """Test the selected model, write results.nc and return the RunResult."""
+    results = _test(model, splits, config, description, state["best"]["val_error"], device, progress)
     write_results(results, out_dir / RESULTS_FILE)
+    scales = internal_scales(model)
     return RunResult(
-        config=config, test_error=test_error, val_error=state["best"]["val_error"],
-        best_epoch=state["best"]["epoch"], epochs=state["epoch"], scales=final,
+        config=config, test_error=float(results["test_error"].item()),
+        val_error=state["best"]["val_error"], best_epoch=state["best"]["epoch"], epochs=state["epoch"],
+        scales=scales.values if scales is not None else [],
         samples_per_s=state["train_samples"] / state["train_seconds"],
         parameters=count_parameters(model), results=results, out_dir=out_dir,
     )
+
+
+def evaluate_run(run_dir: str | Path, *, eval_range: tuple[float, float] | None = None,
+                 eval_per_octave: float | None = None, eval_limit: int | None = None,
+                 mnist: MNIST | None = None, data_root: str | Path | None = None,
+                 device: str | torch.device = "auto", progress: bool = True) -> xr.Dataset:
+    """Results grid of the selected (best-validation) model of the run in
+    `run_dir` so far, evaluated on its own test split over a new per-scale grid
+    (settings left None keep the run's)."""
+    run_dir = Path(run_dir)
+    config = TrainConfig.load(run_dir / CONFIG_FILE)
+    changes = dict(eval_range=eval_range, eval_per_octave=eval_per_octave, eval_limit=eval_limit)
+    config = config.replace(**{k: v for k, v in changes.items() if v is not None})
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT_FILE)
+    device = resolve_device(device)
+    splits = _build_splits(config, mnist, data_root)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        model = make_model(config.model, **config.model_options())
+    description = _describe(config, model, model_spec(config.model).mode)
+    model.load_state_dict(checkpoint["best"]["model"])
+    return _test(model.to(device), splits, config, description, checkpoint["best"]["val_error"], device, progress)

@@ -17,7 +17,7 @@ from sesn.config import TrainConfig
 from sesn.mnist import MNIST
 from sesn.models import MODELS, model_spec
 from sesn.results import read_results
-from sesn.training import train
+from sesn.training import evaluate_run, train
 
 TIMING_COLUMNS = ["seconds", "samples_per_s"]
 
@@ -191,3 +191,15 @@ def test_impossible_runs_are_refused(changes, named, tmp_path):
 def test_unknown_device_is_named(tmp_path):
     with pytest.raises(ValueError, match="tpu"):
         train(tiny_config("toy-fixed"), tmp_path, mnist=synthetic_mnist(), device="tpu", progress=False)
+
+
+def test_evaluating_a_run_again_reproduces_its_results_and_takes_a_new_grid(tmp_path):
+    data = synthetic_mnist()
+    run = train(tiny_config("mnist-scale-cnn"), tmp_path, mnist=data, device="cpu", progress=False)
+    again = evaluate_run(tmp_path, mnist=data, device="cpu", progress=False)
+    xr.testing.assert_identical(again, read_results(tmp_path / "results.nc"))
+    finer = evaluate_run(tmp_path, eval_range=(0.5, 1.0), eval_per_octave=2, eval_limit=3, mnist=data,
+                         device="cpu", progress=False)
+    assert finer["data_scale"].values == pytest.approx([0.5, 2 ** -0.5, 1.0])
+    assert (finer["n"] == 3).all()
+    assert finer["test_error"].item() == run.test_error

@@ -1,0 +1,93 @@
+"""`tolcli sweep`: a resumable grid of training runs merged into one results
+file (ISR × seeds × data ranges for one model, or models × seeds)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cli.errors import require_torch
+from cli.train import MODEL_HELP, config_changes, given_options, new_config, shared_options
+
+
+class IntList(click.ParamType):
+    """Comma-separated non-negative integers, e.g. 0,1,2."""
+
+    name = "N,M,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            values = tuple(int(v) for v in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of integers", param, ctx)
+        if any(v < 0 for v in values):
+            self.fail(f"{value!r} holds a negative seed", param, ctx)
+        return values
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", default=None, help="ISR sweep: the model, " + MODEL_HELP)
+@click.option("--isr", "isrs", type=float, multiple=True, help="ISR sweep: one fixed/initial ISR (repeat).")
+@click.option("--isr-grid", type=(float, float, int), default=None, metavar="LO HI N",
+              help="ISR sweep: N ISRs log-spaced from LO to HI (thesis: 1.5 7.65 15).")
+@click.option("--range", "ranges", type=(float, float), multiple=True, metavar="LO HI",
+              help="ISR sweep: a data scale range (repeat) [default: 1 8].")
+@click.option("--models", default=None, help="Models sweep: comma-separated model names.")
+@click.option("--seeds", type=IntList(), default="0", show_default=True, help="Seeds, e.g. 0,1,2.")
+@shared_options
+@click.option("--out", type=click.Path(file_okay=False), required=True,
+              help="Sweep directory: cells/<run>/ and the merged results.nc.")
+@click.pass_context
+def sweep(ctx, model, isrs, isr_grid, ranges, models, seeds, out, data_root, device, quiet, as_json, **options):
+    """Train every cell of a grid not yet finished in OUT (cut-off cells
+    resume) and merge all cells into OUT/results.nc after each one.
+
+    \b
+    ISR sweep (thesis Fig. 3): --model toy-fixed --isr-grid 1.5 7.65 15 --range 1 2.83 --range 1 8
+    models sweep (Table 5):    --models mnist-scale-cnn,mnist-scale-sesn --dataset mnist-scale
+    """
+    require_torch()
+    from sesn.results import sweep_summary
+    from sesn.sweep import isr_cells, isr_grid as log_spaced, model_cells, run_sweep
+
+    base_changes = config_changes(given_options(ctx, options), (None, None, None))
+    if models is not None:
+        if model or isrs or isr_grid or ranges:
+            raise click.UsageError("--models sweeps models × seeds: drop --model, --isr, --isr-grid and --range")
+        names = [m.strip() for m in models.split(",") if m.strip()]
+        if not names:
+            raise click.BadParameter(f"{models!r} names no model", param_hint="--models")
+        cells = model_cells(new_config({**base_changes, "model": names[0]}), names, seeds)
+    else:
+        if model is None:
+            raise click.UsageError("give --model with --isr/--isr-grid, or --models")
+        if bool(isrs) == (isr_grid is not None):
+            raise click.UsageError("give the ISRs with --isr (repeated) or --isr-grid LO HI N, not both")
+        grid = list(isrs) if isrs else log_spaced(*isr_grid)
+        base = new_config({**base_changes, "model": model})
+        cells = isr_cells(base, grid, seeds, list(ranges) or [base.range])
+
+    trained = []
+    results = run_sweep(cells, out, data_root=data_root, device=device, progress=not quiet,
+                        on_cell=lambda cell, fresh: trained.append(fresh))
+    table = sweep_summary(results)
+    if as_json:
+        labels = [dict(zip(table.index.names, k if isinstance(k, tuple) else (k,))) for k in table.index]
+        rows = [{**label, **{f"{name}_{stat}": _number(value, stat) for (name, stat), value in row.items()}}
+                for label, row in zip(labels, table.to_dict("records"))]
+        click.echo(json.dumps({"out": str(Path(out) / "results.nc"), "cells": len(cells),
+                               "trained": sum(trained), "summary": rows}))
+        return
+    click.echo(f"{len(cells)} cells, {sum(trained)} trained now; merged into {Path(out) / 'results.nc'}")
+    click.echo(table.to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+def _number(value, stat: str):
+    """JSON-ready: NaN → None, counts → int."""
+    value = float(value)
+    if value != value:
+        return None
+    return int(value) if stat == "count" else value
