@@ -1,0 +1,167 @@
+"""Speed of the toy network's training step (thesis Table 1, 168×168 inputs,
+σ_basis 2, ISR 3, kernel 49 px): samples per second for fixed and learnable
+scales, with and without the data pipeline, and a torch.profiler breakdown
+showing where a step's time goes.
+
+    python benchmarks/train.py [--models toy-fixed,toy-isr] [--batch 32] [--steps 5]
+                               [--device auto] [--threads N] [--json]
+
+A step is what `sesn.training` runs per batch: (render the batch,) forward,
+cross-entropy, backward, Adam. Digits are random MNIST-shaped images (speed
+does not depend on the pixel values).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections import defaultdict
+
+import click
+import torch
+import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile, record_function
+
+from sesn.datasets import build_dataset
+from sesn.mnist import MNIST
+from sesn.models import make_model
+from tolerance.distributions import make_distribution
+
+# Operator names that count as convolution work: the convolutions themselves
+# and the matrix products that combine basis responses with the weights.
+CONVOLUTION_OPS = ("conv", "mm", "matmul", "einsum", "fft", "mkldnn")
+PHASES = ("data", "forward", "backward", "optimizer")
+
+
+def random_batches(batch: int, device: torch.device, with_data: bool):
+    """An endless iterator of (x, y) batches: rendered by the Dynamic Scale
+    MNIST loader (log-uniform [1, 8]) when `with_data`, else one fixed
+    random tensor."""
+    generator = torch.Generator().manual_seed(0)
+    if not with_data:
+        x = torch.randn(batch, 1, 168, 168, generator=generator).to(device)
+        y = torch.randint(0, 10, (batch,), generator=generator).to(device)
+        while True:
+            yield x, y
+    digits = MNIST(torch.randint(0, 256, (4 * batch + 2, 28, 28), dtype=torch.uint8, generator=generator),
+                   torch.randint(0, 10, (4 * batch + 2,), generator=generator))
+    split = build_dataset("dynamic-mnist", mnist=digits, dist=make_distribution("loguniform", 1, 8),
+                          sizes=(4 * batch, 1, 1)).train
+    epoch = 0
+    while True:
+        for x, y, _ in split.loader(batch, shuffle=True, seed=epoch, device=device, drop_last=True):
+            yield x, y
+        epoch += 1
+
+
+def training_step(model, optimizer, batches, device: torch.device) -> dict:
+    """One step; returns the wall seconds of each phase."""
+    times = {}
+
+    def mark(phase, start):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times[phase] = time.perf_counter() - start
+        return time.perf_counter()
+
+    start = time.perf_counter()
+    with record_function("data"):
+        x, y = next(batches)
+    start = mark("data", start)
+    with record_function("forward"):
+        loss = F.cross_entropy(model(x), y)
+    start = mark("forward", start)
+    with record_function("backward"):
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+    start = mark("backward", start)
+    with record_function("optimizer"):
+        optimizer.step()
+    mark("optimizer", start)
+    return times
+
+
+def measure(name: str, batch: int, steps: int, device: torch.device, with_data: bool) -> dict:
+    torch.manual_seed(0)
+    model = make_model(name).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    batches = random_batches(batch, device, with_data)
+    training_step(model, optimizer, batches, device)  # warm-up: caches, allocator
+    phases = defaultdict(float)
+    for _ in range(steps):
+        for phase, seconds in training_step(model, optimizer, batches, device).items():
+            phases[phase] += seconds / steps
+    step = sum(phases.values())
+    return {"model": name, "data": "rendered" if with_data else "random tensor", "batch": batch,
+            "device": str(device), "ms_per_step": 1000 * step, "samples_per_s": batch / step,
+            **{f"{phase}_ms": 1000 * phases[phase] for phase in PHASES}}
+
+
+def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dict:
+    """Self time per operator over `steps` steps with data rendering: the
+    share of convolution work, and how much of the wall time the operators
+    (not Python) account for."""
+    torch.manual_seed(0)
+    model = make_model(name).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    batches = random_batches(batch, device, with_data=True)
+    training_step(model, optimizer, batches, device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    start = time.perf_counter()
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            training_step(model, optimizer, batches, device)
+    wall_us = 1e6 * (time.perf_counter() - start)
+    ops = [e for e in prof.key_averages() if e.key not in PHASES and not e.key.startswith("ProfilerStep")]
+    total = sum(e.self_cpu_time_total for e in ops)
+    convolution = sum(e.self_cpu_time_total for e in ops if any(p in e.key.lower() for p in CONVOLUTION_OPS))
+    top = sorted(ops, key=lambda e: e.self_cpu_time_total, reverse=True)[:10]
+    return {
+        "model": name, "batch": batch, "steps": steps,
+        "wall_ms_per_step": wall_us / 1000 / steps,
+        "operator_ms_per_step": total / 1000 / steps,
+        "convolution_share": convolution / total,
+        "top_ops": [{"op": e.key, "self_ms_per_step": e.self_cpu_time_total / 1000 / steps,
+                     "share": e.self_cpu_time_total / total, "calls_per_step": e.count / steps} for e in top],
+    }
+
+
+@click.command()
+@click.option("--models", default="toy-fixed,toy-isr", show_default=True, help="Comma-separated model names.")
+@click.option("--batch", type=int, default=32, show_default=True)
+@click.option("--steps", type=int, default=5, show_default=True, help="Timed steps per row.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--threads", type=int, default=None, help="torch intra-op threads [default: torch's].")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def main(models, batch, steps, device, threads, as_json):
+    from sesn.training import resolve_device
+
+    if threads:
+        torch.set_num_threads(threads)
+    device = resolve_device(device)
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    rows = [measure(name, batch, steps, device, with_data) for name in names for with_data in (False, True)]
+    report = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+              "torch": torch.__version__, "rows": rows,
+              "profile": profile_step(names[-1], batch, steps, device)}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"{report['machine']}, torch {report['torch']}, device {device}")
+    click.echo(f"| model | data | batch | samples/s | ms/step | data | forward | backward | optimizer |")
+    click.echo("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        click.echo(f"| {r['model']} | {r['data']} | {r['batch']} | {r['samples_per_s']:.1f} | {r['ms_per_step']:.0f} | "
+                   + " | ".join(f"{r[f'{p}_ms']:.0f}" for p in PHASES) + " |")
+    p = report["profile"]
+    click.echo(f"\nprofile of {p['model']} (batch {p['batch']}, {p['steps']} steps with data): "
+               f"operators {p['operator_ms_per_step']:.0f} ms of {p['wall_ms_per_step']:.0f} ms wall per step, "
+               f"convolution work {100 * p['convolution_share']:.1f} % of operator time")
+    click.echo("| op | self ms/step | share | calls/step |")
+    click.echo("|---|---:|---:|---:|")
+    for op in p["top_ops"]:
+        click.echo(f"| {op['op']} | {op['self_ms_per_step']:.1f} | {100 * op['share']:.1f} % | {op['calls_per_step']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

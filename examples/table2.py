@@ -1,0 +1,55 @@
+"""Thesis Table 2 (§4.1.2): σ_basis and ISR learned by the toy network
+(ISR parameterisation, initialised at σ_basis 2, ISR 3) beside the best fixed
+ISR of the sweep of Fig. 3, with test errors, on log-uniform [1, 2.83],
+[1, 4.76] and [1, 8].
+
+    python examples/table2.py [--protocol reduced|full] [--out runs/reduced]
+
+Reuses (or runs) the ISR sweep of fig3_fig4.py and the learned runs of
+table4.py under the same root. Writes ROOT/table2.md.
+"""
+from __future__ import annotations
+
+import click
+import numpy as np
+
+from sesn.results import by_range, learned_scale_parameters
+from training_protocol import THESIS_RANGES, example_options, isr_sweep, learned_toy, mean_std, setup, write_report
+
+# Table 2: (learned σ_basis, learned ISR, error %) and (best fixed ISR, error %)
+THESIS = {
+    THESIS_RANGES[0]: ("1.96 ± 0.081", "3.390 ± 0.545", "2.291 ± 0.067", "2.34", "2.239 ± 0.060"),
+    THESIS_RANGES[1]: ("2.001 ± 0.063", "3.321 ± 0.024", "2.510 ± 0.084", "4.76", "2.503 ± 0.045"),
+    THESIS_RANGES[2]: ("1.943 ± 0.064", "4.196 ± 0.159", "2.872 ± 0.070", "5.35", "2.805 ± 0.028"),
+}
+
+
+@click.command()
+@example_options
+def main(protocol, out, data_root, device, quiet):
+    p, root, run, started = setup(protocol, out, data_root, device, quiet)
+    fixed = dict(by_range(isr_sweep(p, root, **run)))
+    learned = learned_toy(p, root, ["toy-isr"], **run)
+    lines = [f"Table 2 ({p.name} protocol; thesis / ours, errors in %)", "",
+             "| data range | learned σ_basis | learned ISR | test error, learned | best fixed ISR "
+             "| test error, best fixed |", "|---|---|---|---|---|---|"]
+    for bounds in THESIS_RANGES:
+        grid = learned[bounds]
+        params = learned_scale_parameters(grid)
+        sweep = fixed[bounds]
+        mean = sweep["test_error"].mean("seed")
+        best = int(mean.argmin("isr"))
+        t_sigma, t_isr, t_err, t_best, t_best_err = THESIS[bounds]
+        cells = [
+            f"{t_sigma} / {mean_std(params['sigma_basis'].values.ravel())}",
+            f"{t_isr} / {mean_std(params['learned_isr'].values.ravel())}",
+            f"{t_err} / {mean_std(100 * grid['test_error'].values.ravel())}",
+            f"{t_best} / {float(sweep['isr'][best]):.2f}",
+            f"{t_best_err} / {mean_std(100 * sweep['test_error'].isel(isr=best).values)}",
+        ]
+        lines.append(f"| [{bounds[0]:g}, {bounds[1]:.3g}] | " + " | ".join(cells) + " |")
+    write_report(root, "table2", "\n".join(lines), started)
+
+
+if __name__ == "__main__":
+    main()
