@@ -236,9 +236,7 @@ def _train_epoch(model, optimizer, loader, schedule: Schedule, epoch: int, progr
     (weights, scales) learning rates of its last step."""
     model.train()
     steps = len(loader)
-    loss_sum = torch.zeros((), dtype=torch.float64)
-    wrong = torch.zeros((), dtype=torch.int64)
-    seen = 0
+    loss_sum, wrong, seen = 0.0, 0, 0  # the sums stay on the device: no sync per step
     rates = (math.nan, math.nan)
     for index, (x, y, _) in enumerate(tqdm(loader, desc=f"epoch {epoch + 1}", unit="batch",
                                            leave=False, disable=not progress)):
@@ -250,8 +248,8 @@ def _train_epoch(model, optimizer, loader, schedule: Schedule, epoch: int, progr
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_sum = loss_sum + loss.detach().double().cpu() * len(y)
-        wrong = wrong + (logits.detach().argmax(1) != y).sum().cpu()
+        loss_sum = loss_sum + loss.detach().double() * len(y)
+        wrong = wrong + (logits.detach().argmax(1) != y).sum()
         seen += len(y)
         if on_batch is not None:
             on_batch(epoch, index)
