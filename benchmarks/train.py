@@ -1,7 +1,8 @@
-"""Speed of the toy network's training step (thesis Table 1, 168×168 inputs,
-σ_basis 2, ISR 3, kernel 49 px): samples per second for fixed and learnable
-scales, with and without the data pipeline, and a torch.profiler breakdown
-showing where a step's time goes.
+"""Speed of a training step, by default of the toy network (thesis Table 1,
+168×168 inputs, σ_basis 2, ISR 3, kernel 49 px): samples per second for fixed
+and learnable scales, with and without the data pipeline, and a
+torch.profiler breakdown of where a step's time goes (last model listed).
+Any model of `sesn.models` can be timed (MNIST-Scale ones on 28×28 digits).
 
     python benchmarks/train.py [--models toy-fixed,toy-isr] [--batch 32] [--steps 5]
                                [--device auto] [--threads N] [--json]
@@ -24,29 +25,32 @@ from torch.profiler import ProfilerActivity, profile, record_function
 
 from sesn.datasets import build_dataset
 from sesn.mnist import MNIST
-from sesn.models import make_model
+from sesn.models import make_model, model_spec
 from tolerance.distributions import make_distribution
 
 # Operator names that count as convolution work: the convolutions themselves
 # and the matrix products that combine basis responses with the weights.
 CONVOLUTION_OPS = ("conv", "mm", "matmul", "einsum", "fft", "mkldnn")
 PHASES = ("data", "forward", "backward", "optimizer")
+IMAGE_SIZE = {"dynamic-mnist": 168, "mnist-scale": 28}
 
 
-def random_batches(batch: int, device: torch.device, with_data: bool):
-    """An endless iterator of (x, y) batches: rendered by the Dynamic Scale
-    MNIST loader (log-uniform [1, 8]) when `with_data`, else one fixed
-    random tensor."""
+def random_batches(model: str, batch: int, device: torch.device, with_data: bool):
+    """An endless iterator of (x, y) batches for `model`'s dataset: rendered
+    by the dataset's loader (Dynamic Scale MNIST: log-uniform [1, 8]) when
+    `with_data`, else one fixed random tensor of the same shape."""
+    dataset = model_spec(model).dataset
     generator = torch.Generator().manual_seed(0)
     if not with_data:
-        x = torch.randn(batch, 1, 168, 168, generator=generator).to(device)
+        size = IMAGE_SIZE[dataset]
+        x = torch.randn(batch, 1, size, size, generator=generator).to(device)
         y = torch.randint(0, 10, (batch,), generator=generator).to(device)
         while True:
             yield x, y
     digits = MNIST(torch.randint(0, 256, (4 * batch + 2, 28, 28), dtype=torch.uint8, generator=generator),
                    torch.randint(0, 10, (4 * batch + 2,), generator=generator))
-    split = build_dataset("dynamic-mnist", mnist=digits, dist=make_distribution("loguniform", 1, 8),
-                          sizes=(4 * batch, 1, 1)).train
+    dist = make_distribution("loguniform", 1, 8) if dataset == "dynamic-mnist" else None
+    split = build_dataset(dataset, mnist=digits, dist=dist, sizes=(4 * batch, 1, 1)).train
     epoch = 0
     while True:
         for x, y, _ in split.loader(batch, shuffle=True, seed=epoch, device=device, drop_last=True):
@@ -85,7 +89,7 @@ def measure(name: str, batch: int, steps: int, device: torch.device, with_data: 
     torch.manual_seed(0)
     model = make_model(name).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    batches = random_batches(batch, device, with_data)
+    batches = random_batches(name, batch, device, with_data)
     training_step(model, optimizer, batches, device)  # warm-up: caches, allocator
     phases = defaultdict(float)
     for _ in range(steps):
@@ -104,7 +108,7 @@ def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dic
     torch.manual_seed(0)
     model = make_model(name).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    batches = random_batches(batch, device, with_data=True)
+    batches = random_batches(name, batch, device, with_data=True)
     training_step(model, optimizer, batches, device)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     start = time.perf_counter()
