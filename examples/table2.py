@@ -6,15 +6,22 @@ ISR of the sweep of Fig. 3, with test errors, on log-uniform [1, 2.83],
     python examples/table2.py [--protocol reduced|full] [--out runs/reduced]
 
 Reuses (or runs) the ISR sweep of fig3_fig4.py and the learned runs of
-table4.py under the same root. Writes ROOT/table2.md.
+table4.py under the same root. Writes ROOT/table2.md and ROOT/fig6.png (thesis
+Fig. 6: ISR and σ_basis per epoch of the run on [1, 8], seed 0).
 """
 from __future__ import annotations
 
 import click
-import numpy as np
+import matplotlib
+import pandas as pd
 
-from sesn.results import by_range, learned_scale_parameters
-from training_protocol import THESIS_RANGES, example_options, isr_sweep, learned_toy, mean_std, setup, write_report
+matplotlib.use("Agg")
+
+from sesn.figures import plot_scales_over_epochs, save_figure  # noqa: E402
+from sesn.results import by_range, learned_scale_parameters  # noqa: E402
+from training_protocol import (  # noqa: E402
+    THESIS_RANGES, example_options, isr_sweep, learned_toy, learned_toy_dir, mean_std, setup, write_report,
+)
 
 # Table 2: (learned σ_basis, learned ISR, error %) and (best fixed ISR, error %)
 THESIS = {
@@ -48,6 +55,9 @@ def main(protocol, out, data_root, device, quiet):
             f"{t_best_err} / {mean_std(100 * sweep['test_error'].isel(isr=best).values)}",
         ]
         lines.append(f"| [{bounds[0]:g}, {bounds[1]:.3g}] | " + " | ".join(cells) + " |")
+    metrics = pd.read_csv(learned_toy_dir(root, THESIS_RANGES[2]) / "cells" / f"toy-isr_seed{p.toy_seeds[0]}"
+                          / "metrics.csv")
+    save_figure(plot_scales_over_epochs(metrics).figure, root / "fig6.png")
     write_report(root, "table2", "\n".join(lines), started)
 
 

@@ -90,11 +90,14 @@ def learned_toy(p: Protocol, root: Path, models: list[str], **run) -> dict[tuple
     """The learnable toy models (initial scales 2, 3.46, 6 px) per data range
     (Table 2's learned rows, Table 4), in ROOT/learned-toy/range-LO-HI."""
     grids = {}
-    for lo, hi in THESIS_RANGES:
-        base = toy_config(p, models[0], range=(lo, hi))
-        grids[(lo, hi)] = run_sweep(model_cells(base, models, p.toy_seeds),
-                                    root / "learned-toy" / f"range-{lo:g}-{hi:.3g}", **run)
+    for bounds in THESIS_RANGES:
+        base = toy_config(p, models[0], range=bounds)
+        grids[bounds] = run_sweep(model_cells(base, models, p.toy_seeds), learned_toy_dir(root, bounds), **run)
     return grids
+
+
+def learned_toy_dir(root: Path, bounds: tuple[float, float]) -> Path:
+    return root / "learned-toy" / f"range-{bounds[0]:g}-{bounds[1]:.3g}"
 
 
 def mnist_scale(p: Protocol, root: Path, models: list[str], augment: bool, **run) -> xr.Dataset:
