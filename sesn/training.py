@@ -38,6 +38,7 @@ from sesn.models import count_parameters, internal_scales, make_model, model_spe
 from sesn.results import run_results, write_results
 from sesn.scales import scale_parameters
 from sesn.schedule import Schedule
+from tolerance.distributions import make_distribution
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -149,11 +150,7 @@ def _check_run_dir(out_dir: Path, config: TrainConfig, resume: bool) -> dict | N
 def _build_splits(config: TrainConfig, mnist: MNIST | None, data_root) -> Splits:
     if mnist is None:
         mnist = load_mnist(data_root)
-    dist = None
-    if config.dataset == "dynamic-mnist":
-        from tolerance.distributions import make_distribution
-
-        dist = make_distribution(config.dist, *config.range)
+    dist = make_distribution(config.dist, *config.range) if config.dataset == "dynamic-mnist" else None
     return build_dataset(config.dataset, mnist=mnist, seed=config.seed, dist=dist,
                          sizes=config.sizes, augment=config.augment)
 
