@@ -4,6 +4,11 @@ Tensors on the scale group are laid out [B, C, S, H, W]: batch, channels,
 internal scale (index i ↔ scale S_i of the shared ``InternalScales``), rows,
 columns. A kernel at scale S_i is Σ_f w_f ψ_f(·; S_i) over the Hermite basis
 functions ψ_f, so one weight tensor serves every scale.
+
+The two convolutions run on one of two paths (``path``): "direct" builds the
+kernels and calls one ``F.conv2d`` with the scales folded into the channels;
+"separable" (``sesn.separable``) works on the 1-D atoms in the Fourier domain.
+"auto" lets ``sesn.cost.choose_path`` pick per call. Both give the same result.
 """
 
 import math
@@ -13,7 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sesn.basis import BasisSpec, SeparableBasis, build_basis
+from sesn.cost import PATHS, choose_path
 from sesn.scales import InternalScales
+from sesn.separable import separable_scale_conv
 
 PROJECTION_MODES = ("max", "mean")
 
@@ -33,10 +40,13 @@ class _BasisConv(nn.Module):
     """Shared part of the scale convolutions: basis, scales, weights, bias."""
 
     def __init__(self, in_channels, out_channels, scales, weight_shape, *, basis, eff, k,
-                 max_kernel, mult, stride, bias):
+                 max_kernel, mult, stride, bias, path):
         super().__init__()
         if not isinstance(scales, InternalScales):
             raise ValueError(f"scales={scales!r} must be an InternalScales")
+        if path not in PATHS:
+            raise ValueError(f"path={path!r} must be one of {PATHS}")
+        self.path = path
         self.in_channels = _channels("in_channels", in_channels)
         self.out_channels = _channels("out_channels", out_channels)
         self.stride = _channels("stride", stride)
@@ -56,10 +66,17 @@ class _BasisConv(nn.Module):
 
     def dense_basis(self) -> Tensor:
         """[F, S, l, l] basis at the current scales (cached on the shared scales)."""
-        return self.scales.derived(("dense", self.spec), lambda s: self.separable_basis().dense())
+        return self.scales.derived(("dense", self.spec), lambda s: build_basis(self.spec, s).dense())
 
     def _add_bias(self, y: Tensor) -> Tensor:
         return y if self.bias is None else y + self.bias[None, :, None, None, None]
+
+    def _chosen_path(self, x: Tensor, in_scales: int, span: int, size: int) -> str:
+        if self.path != "auto":
+            return self.path
+        batch, height, width = x.shape[0], x.shape[-2], x.shape[-1]
+        return choose_path(batch, self.in_channels, in_scales, span, self.out_channels,
+                           self.scales.ns, height, width, size, self.stride)
 
     def extra_repr(self) -> str:
         spec = self.spec
@@ -72,7 +89,7 @@ class _BasisConv(nn.Module):
             text += f", max_kernel={spec.max_kernel}"
         if spec.kind == "B":
             text += f", mult={spec.mult}"
-        return text + f", stride={self.stride}, bias={self.bias is not None}"
+        return text + f", stride={self.stride}, bias={self.bias is not None}, path={self.path}"
 
 
 class ScaleConvZ2H(_BasisConv):
@@ -83,13 +100,17 @@ class ScaleConvZ2H(_BasisConv):
     """
 
     def __init__(self, in_channels, out_channels, scales, *, basis="A", eff=5, k=4.0,
-                 max_kernel=None, mult=1.5, stride=1, bias=False):
+                 max_kernel=None, mult=1.5, stride=1, bias=False, path="auto"):
         super().__init__(in_channels, out_channels, scales, (in_channels,), basis=basis, eff=eff,
-                         k=k, max_kernel=max_kernel, mult=mult, stride=stride, bias=bias)
+                         k=k, max_kernel=max_kernel, mult=mult, stride=stride, bias=bias, path=path)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, H, W]")
+        atoms = self.separable_basis()
+        if self._chosen_path(x, 1, 1, atoms.kernel_size) == "separable":
+            y = separable_scale_conv(x[:, :, None], self.weight[:, :, None], atoms, self.stride)
+            return self._add_bias(y)
         basis = self.dense_basis()  # [F, S, l, l]
         n_scales, size = basis.shape[1], basis.shape[-1]
         kernel = torch.einsum("oif,fsyx->osiyx", self.weight, basis)
@@ -106,11 +127,11 @@ class ScaleConvHH(_BasisConv):
     """
 
     def __init__(self, in_channels, out_channels, scales, *, scale_size=1, basis="A", eff=5,
-                 k=4.0, max_kernel=None, mult=1.5, stride=1, bias=False):
+                 k=4.0, max_kernel=None, mult=1.5, stride=1, bias=False, path="auto"):
         scale_size = _channels("scale_size", scale_size)
         super().__init__(in_channels, out_channels, scales, (in_channels, scale_size),
                          basis=basis, eff=eff, k=k, max_kernel=max_kernel, mult=mult,
-                         stride=stride, bias=bias)
+                         stride=stride, bias=bias, path=path)
         self.scale_size = scale_size
 
     def forward(self, x: Tensor) -> Tensor:
@@ -118,8 +139,12 @@ class ScaleConvHH(_BasisConv):
             raise ValueError(
                 f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, {self.scales.ns}, H, W]"
             )
+        atoms = self.separable_basis()
+        n_scales = self.scales.ns
+        if self._chosen_path(x, n_scales, self.scale_size, atoms.kernel_size) == "separable":
+            return self._add_bias(separable_scale_conv(x, self.weight, atoms, self.stride))
         basis = self.dense_basis()
-        n_scales, size = basis.shape[1], basis.shape[-1]
+        size = basis.shape[-1]
         # [B, C, S, H, W, j] → [B, S·C·j, H, W]: each scale with its neighbours, as groups
         windows = _pad_scales(x, self.scale_size).unfold(2, self.scale_size, 1)
         grouped = windows.permute(0, 2, 1, 5, 3, 4).flatten(1, 3)

@@ -10,11 +10,12 @@ model. Parameterisations (σ_basis is the smallest scale, γ are free reals):
 - ``direct``:   every scale is its own parameter.
 
 Quantities derived from the scales (the basis of each layer configuration) are
-cached here: they are rebuilt only when the parameters change, the grad mode
-or device changes, or a backward pass has consumed the autograd graph they
-belong to — so with learnable scales every layer that shares this instance
-reuses one basis per forward pass, and with fixed scales (or under no_grad)
-the basis is built once.
+cached here and rebuilt only when a parameter or buffer changes (an optimiser
+step) or grad mode flips: with learnable scales every layer that shares this
+instance reuses one basis per training step, and with fixed scales or under
+no_grad the basis is built once. A cached value stays valid for any number of
+backward passes because its gradient recomputes it from the parameters
+instead of keeping an autograd graph that a backward pass would free.
 """
 
 import math
@@ -23,9 +24,9 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 MODES = ("fixed", "isr", "ratio", "spacings", "direct")
-_SCALES_KEY = ("scales",)
 
 
 def _positive_finite(name: str, value) -> float:
@@ -61,6 +62,34 @@ def _initial_scales(ns, sigma_basis, isr, mode, scales) -> list[float]:
             f"isr={isr!r} in mode {mode!r} puts γ at 0, a saddle where its gradient vanishes"
         )
     return [sigma_basis * isr ** (i / (ns - 1)) if ns > 1 else sigma_basis for i in range(ns)]
+
+
+class _Recomputed(torch.autograd.Function):
+    """``build(*params)`` whose backward recomputes it from the parameter values
+    of the forward call, so its output owns no buffers a backward pass frees.
+
+    build returns a Tensor or a tuple of Tensors.
+    """
+
+    @staticmethod
+    def forward(ctx, build, *params):
+        ctx.build = build
+        ctx.values = [p.detach().clone() for p in params]
+        out = build(*params)
+        return out if isinstance(out, Tensor) else tuple(out)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, *grads):
+        with torch.enable_grad():
+            inputs = [v.clone().requires_grad_() for v in ctx.values]
+            out = ctx.build(*inputs)
+        out = [out] if isinstance(out, Tensor) else list(out)
+        used = [(o, g) for o, g in zip(out, grads) if o.requires_grad and g is not None]
+        if not used:
+            return (None, *[None] * len(inputs))
+        outputs, weights = zip(*used)
+        return (None, *torch.autograd.grad(outputs, inputs, weights, allow_unused=True))
 
 
 class _DerivedCache(dict):
@@ -110,26 +139,31 @@ class InternalScales(nn.Module):
 
     def forward(self) -> Tensor:
         """The scales [ns] in pixels; raises ValueError if any is not finite and > 0."""
-        scales = self._compute()
+        return self._scales_from(dict(self.named_parameters()))
+
+    def _scales_from(self, params: dict[str, Tensor]) -> Tensor:
+        """Scales computed from ``params`` (by name) and this module's buffers."""
+        tensors = {**dict(self.named_buffers()), **params}
+        sigma = tensors["sigma"]
+        if self.mode == "fixed":
+            scales = sigma * tensors["factors"]
+        elif self.mode == "direct":
+            scales = torch.cat([sigma[None], tensors["rest"]])
+        elif self.ns == 1:
+            scales = sigma[None]
+        else:
+            ratios = 1 + tensors["gamma"] ** 2
+            steps = torch.arange(self.ns, dtype=sigma.dtype, device=sigma.device)
+            if self.mode == "isr":
+                scales = sigma * ratios ** (steps / (self.ns - 1))
+            elif self.mode == "ratio":
+                scales = sigma * ratios**steps
+            else:
+                scales = sigma * torch.cat([torch.ones_like(ratios[:1]), torch.cumprod(ratios, 0)])
         values = scales.detach().tolist()
         if not all(math.isfinite(v) and v > 0 for v in values):
             raise ValueError(f"internal scales {values} (mode {self.mode!r}) are no longer finite and > 0")
         return scales
-
-    def _compute(self) -> Tensor:
-        if self.mode == "fixed":
-            return self.sigma * self.factors
-        if self.mode == "direct":
-            return torch.cat([self.sigma[None], self.rest])
-        if self.ns == 1:
-            return self.sigma[None]
-        steps = torch.arange(self.ns, dtype=self.sigma.dtype, device=self.sigma.device)
-        if self.mode == "isr":
-            return self.sigma * (1 + self.gamma**2) ** (steps / (self.ns - 1))
-        if self.mode == "ratio":
-            return self.sigma * (1 + self.gamma**2) ** steps
-        ones = torch.ones(1, dtype=self.sigma.dtype, device=self.sigma.device)
-        return self.sigma * torch.cat([ones, torch.cumprod(1 + self.gamma**2, 0)])
 
     @property
     def values(self) -> list[float]:
@@ -155,21 +189,30 @@ class InternalScales(nn.Module):
     def derived(self, key: Hashable, build: Callable[[Tensor], Any]) -> Any:
         """``build(scales)`` for the current scales, cached under ``key``.
 
-        The cache is dropped when a parameter or buffer changes (value,
-        identity, device, dtype, requires_grad), when grad mode flips, and when
-        a backward pass reaches the scales, since that frees the graph the
-        cached tensors belong to.
+        build must be a pure function of the scales tensor returning a Tensor
+        or a NamedTuple of Tensors. The cache is dropped when a parameter or
+        buffer changes (value, identity, device, dtype, requires_grad) and when
+        grad mode flips.
         """
         if not self._cache_is_current():
             self._cache.clear()
         if key not in self._cache:
-            if _SCALES_KEY not in self._cache:
-                scales = self()
-                if scales.requires_grad:
-                    scales.register_hook(self._forget_consumed_graph)
-                self._cache[_SCALES_KEY] = scales
-            self._cache[key] = build(self._cache[_SCALES_KEY])
+            self._cache[key] = self._derive(build)
         return self._cache[key]
+
+    def _derive(self, build: Callable[[Tensor], Any]) -> Any:
+        learnt = {name: p for name, p in self.named_parameters() if p.requires_grad}
+        if not (torch.is_grad_enabled() and learnt):
+            return build(self())
+        result_type = {}
+
+        def from_parameters(*values):
+            out = build(self._scales_from(dict(zip(learnt, values))))
+            result_type.setdefault("type", type(out))
+            return out
+
+        out = _Recomputed.apply(from_parameters, *learnt.values())
+        return out if isinstance(out, Tensor) else result_type["type"](*out)
 
     def _cache_is_current(self) -> bool:
         tensors = list(self.parameters()) + list(self.buffers())
@@ -184,10 +227,6 @@ class InternalScales(nn.Module):
         )
         self._cache_identity, self._cache_snapshot = identity, snapshot.clone()
         return current
-
-    def _forget_consumed_graph(self, grad: Tensor) -> None:
-        self._cache.clear()
-        self._cache_identity = None
 
     def extra_repr(self) -> str:
         shown = ", ".join(f"{v:.3f}" for v in self.values)

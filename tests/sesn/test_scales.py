@@ -104,33 +104,58 @@ def test_gradcheck_scales_and_basis_in_sigma_and_gamma(mode):
 
 
 class Counter:
+    """A derived quantity that counts forward builds and backward recomputations."""
+
     def __init__(self):
-        self.calls = 0
+        self.builds = 0
+        self.recomputations = 0
 
     def __call__(self, scales):
-        self.calls += 1
+        if torch.is_grad_enabled():
+            self.recomputations += 1
+        else:
+            self.builds += 1
         return scales * 2
 
+    @property
+    def calls(self):
+        return self.builds + self.recomputations
 
-def test_derived_values_are_rebuilt_once_per_training_step():
+
+def test_derived_values_are_built_once_per_training_step():
     scales = InternalScales()
     build = Counter()
     optimiser = torch.optim.SGD(scales.parameters(), lr=0.01)
     for step in range(3):
         first = scales.derived("key", build)
         second = scales.derived("key", build)  # a second layer in the same forward pass
-        assert first is second and build.calls == step + 1
+        assert first is second and build.builds == step + 1
         (first.sum() + second.sum()).backward()
+        assert build.recomputations == step + 1  # the backward pass recomputes, once
         optimiser.step()
         optimiser.zero_grad()
 
 
-def test_gradient_accumulation_rebuilds_after_each_backward():
+def test_gradients_through_a_cached_value_accumulate_over_backward_passes():
     scales = InternalScales()
     build = Counter()
-    for _ in range(2):  # no optimiser step in between: the first graph is consumed anyway
-        scales.derived("key", build).sum().backward()
-    assert build.calls == 2 and scales.gamma.grad is not None
+    scales.derived("key", build).sum().backward()
+    once = scales.gamma.grad.clone()
+    scales.derived("key", build).sum().backward()  # no step: the cache is reused
+    assert build.builds == 1
+    torch.testing.assert_close(scales.gamma.grad, 2 * once)
+    expected = torch.autograd.grad(scales().sum() * 2, scales.gamma)[0]
+    torch.testing.assert_close(once, expected)
+
+
+def test_two_outputs_of_one_cached_value_backpropagate_separately():
+    scales = InternalScales()
+    first = scales.derived("key", Counter()) * 3
+    second = scales.derived("key", Counter()) * 5
+    first.sum().backward()
+    second.sum().backward()  # would fail if the first backward had freed the shared graph
+    expected = torch.autograd.grad(scales().sum() * 16, scales.sigma)[0]
+    torch.testing.assert_close(scales.sigma.grad, expected)
 
 
 def test_fixed_scales_and_no_grad_reuse_the_cache():
