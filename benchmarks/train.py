@@ -8,7 +8,9 @@ Any model of `sesn.models` can be timed (MNIST-Scale ones on 28×28 digits).
                                [--device auto] [--threads N] [--json]
 
 A step is what `sesn.training` runs per batch: (render the batch,) forward,
-cross-entropy, backward, Adam. Digits are random MNIST-shaped images (speed
+cross-entropy, backward, Adam. "scale conv" is the forward + backward time of
+the toy network's scale convolution alone on the same batch, and its share of
+the whole step. Digits are random MNIST-shaped images (speed
 does not depend on the pixel values).
 """
 from __future__ import annotations
@@ -28,9 +30,6 @@ from sesn.mnist import MNIST
 from sesn.models import make_model, model_spec
 from tolerance.distributions import make_distribution
 
-# Operator names that count as convolution work: the convolutions themselves
-# and the matrix products that combine basis responses with the weights.
-CONVOLUTION_OPS = ("conv", "mm", "matmul", "einsum", "fft", "mkldnn")
 PHASES = ("data", "forward", "backward", "optimizer")
 IMAGE_SIZE = {"dynamic-mnist": 168, "mnist-scale": 28}
 
@@ -101,10 +100,34 @@ def measure(name: str, batch: int, steps: int, device: torch.device, with_data: 
             **{f"{phase}_ms": 1000 * phases[phase] for phase in PHASES}}
 
 
+def conv_layer_ms(name: str, batch: int, steps: int, device: torch.device) -> float | None:
+    """Forward + backward time of the toy network's scale convolution alone
+    (its input and output shapes as in a training step), ms; None for
+    models without a single input-level scale convolution."""
+    torch.manual_seed(0)
+    model = make_model(name).to(device).train()
+    layer = getattr(model, "conv", None)
+    if layer is None:
+        return None
+    x = next(random_batches(name, batch, device, with_data=False))[0]
+    grad = torch.randn_like(layer(x))
+
+    def step():
+        layer.zero_grad(set_to_none=True)
+        layer(x).backward(grad)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return 1000 * (time.perf_counter() - start) / steps
+
+
 def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dict:
-    """Self time per operator over `steps` steps with data rendering: the
-    share of convolution work, and how much of the wall time the operators
-    (not Python) account for."""
+    """Self time per operator over `steps` steps with data rendering, and how
+    much of the wall time the operators (not Python) account for."""
     torch.manual_seed(0)
     model = make_model(name).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -116,15 +139,13 @@ def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dic
         for _ in range(steps):
             training_step(model, optimizer, batches, device)
     wall_us = 1e6 * (time.perf_counter() - start)
-    ops = [e for e in prof.key_averages() if e.key not in PHASES and not e.key.startswith("ProfilerStep")]
+    ops = [e for e in prof.key_averages() if e.key not in PHASES]
     total = sum(e.self_cpu_time_total for e in ops)
-    convolution = sum(e.self_cpu_time_total for e in ops if any(p in e.key.lower() for p in CONVOLUTION_OPS))
     top = sorted(ops, key=lambda e: e.self_cpu_time_total, reverse=True)[:10]
     return {
         "model": name, "batch": batch, "steps": steps,
         "wall_ms_per_step": wall_us / 1000 / steps,
         "operator_ms_per_step": total / 1000 / steps,
-        "convolution_share": convolution / total,
         "top_ops": [{"op": e.key, "self_ms_per_step": e.self_cpu_time_total / 1000 / steps,
                      "share": e.self_cpu_time_total / total, "calls_per_step": e.count / steps} for e in top],
     }
@@ -145,6 +166,11 @@ def main(models, batch, steps, device, threads, as_json):
     device = resolve_device(device)
     names = [m.strip() for m in models.split(",") if m.strip()]
     rows = [measure(name, batch, steps, device, with_data) for name in names for with_data in (False, True)]
+    for row in rows:
+        if row["data"] == "random tensor":
+            layer = conv_layer_ms(row["model"], batch, steps, device)
+            row["conv_layer_ms"] = layer
+            row["conv_share"] = None if layer is None else layer / row["ms_per_step"]
     report = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
               "torch": torch.__version__, "rows": rows,
               "profile": profile_step(names[-1], batch, steps, device)}
@@ -152,15 +178,15 @@ def main(models, batch, steps, device, threads, as_json):
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"{report['machine']}, torch {report['torch']}, device {device}")
-    click.echo(f"| model | data | batch | samples/s | ms/step | data | forward | backward | optimizer |")
-    click.echo("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    click.echo("| model | data | batch | samples/s | ms/step | data | forward | backward | optimizer | scale conv |")
+    click.echo("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+        share = f"{r['conv_layer_ms']:.0f} ms = {100 * r['conv_share']:.0f} %" if r.get("conv_share") else ""
         click.echo(f"| {r['model']} | {r['data']} | {r['batch']} | {r['samples_per_s']:.1f} | {r['ms_per_step']:.0f} | "
-                   + " | ".join(f"{r[f'{p}_ms']:.0f}" for p in PHASES) + " |")
+                   + " | ".join(f"{r[f'{p}_ms']:.0f}" for p in PHASES) + f" | {share} |")
     p = report["profile"]
     click.echo(f"\nprofile of {p['model']} (batch {p['batch']}, {p['steps']} steps with data): "
-               f"operators {p['operator_ms_per_step']:.0f} ms of {p['wall_ms_per_step']:.0f} ms wall per step, "
-               f"convolution work {100 * p['convolution_share']:.1f} % of operator time")
+               f"operators {p['operator_ms_per_step']:.0f} ms of {p['wall_ms_per_step']:.0f} ms wall per step")
     click.echo("| op | self ms/step | share | calls/step |")
     click.echo("|---|---:|---:|---:|")
     for op in p["top_ops"]:
