@@ -58,9 +58,9 @@ FULL = Protocol(
     mnist_scale_warmup=10, mnist_seeds=(0, 1, 2, 3, 4, 5), mnist_max_kernel=None,
 )
 REDUCED = Protocol(
-    name="reduced", batch_size=32, toy_sizes=(1500, 500, 1000), toy_epochs=6, toy_milestones=(4,), toy_scale_warmup=1,
-    toy_seeds=(0,), isrs=tuple(isr_grid(1.5, 7.65, 4)), eval_per_octave=3, eval_limit=300,
-    toy_max_kernel=None, mnist_sizes=(1500, 500, 2000), mnist_epochs=4, mnist_milestones=(3,),
+    name="reduced", batch_size=32, toy_sizes=(600, 300, 500), toy_epochs=4, toy_milestones=(3,),
+    toy_scale_warmup=1, toy_seeds=(0,), isrs=tuple(isr_grid(1.5, 7.65, 3)), eval_per_octave=2, eval_limit=150,
+    toy_max_kernel=None, mnist_sizes=(1000, 300, 1000), mnist_epochs=3, mnist_milestones=(2,),
     mnist_scale_warmup=1, mnist_seeds=(0,), mnist_max_kernel=None,
 )
 PROTOCOLS = {p.name: p for p in (FULL, REDUCED)}
