@@ -12,7 +12,7 @@ faster; MNIST-Scale layer: 110× fewer FLOPs, 20×+ faster at batch 128).
 from sesn.separable import separable_flops
 
 PATHS = ("auto", "direct", "separable")
-SEPARABLE_PENALTY = 8.0
+SEPARABLE_PENALTY = 12.0
 
 
 def direct_flops(batch, in_channels, span, out_channels, n_scales, height, width, size, stride=1):

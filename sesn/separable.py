@@ -4,12 +4,15 @@ Every basis function is ψ_r(y)·ψ_c(x), so its 2-D spectrum is the outer
 product of two 1-D atom spectra. A layer's kernel spectra are assembled from
 the atoms' 1-D spectra and the weights — no 2-D kernel is ever built — and the
 convolution runs as row and column FFT passes over the input, a per-frequency
-combination with the kernel spectra, and the inverse passes. Its cost does not
-grow with the kernel size l, where a direct convolution grows with l².
+combination with the kernel spectra, and the inverse passes. Its cost grows
+with the kernel size l only through the padded FFT length n + l − 1, where a
+direct convolution grows with l².
 
 The result equals ``F.conv2d(x, kernel, padding=l//2, stride=stride)`` (a
-cross-correlation with zero padding): rows and columns are padded to fast FFT
-lengths ≥ n + l − 1, so the circular correlation never wraps around. The batch
+cross-correlation with zero padding): the input is shifted by l//2 and rows
+and columns are padded to fast FFT lengths ≥ n + l//2 (``padded_length``). The
+circular correlation then wraps only zeros onto the output pixels we keep:
+reads past the end land in the l//2 zeros before the shifted input. The batch
 is processed in chunks whose spectra fit in cache.
 """
 
@@ -21,7 +24,7 @@ from torch import Tensor
 
 from sesn.basis import SeparableBasis
 
-CACHE_BYTES = 24 * 2**20  # working set aimed at per chunk (about the L3 cache)
+CACHE_BYTES = 16 * 2**20  # working set aimed at per chunk (within the 32 MiB L3 cache)
 
 
 def fft_length(n: int) -> int:
@@ -35,6 +38,11 @@ def fft_length(n: int) -> int:
         if rest == 1:
             return length
         length += 1
+
+
+def padded_length(n: int, size: int) -> int:
+    """FFT length for n pixels and kernel size l: no wrap-around reaches the output."""
+    return fft_length(n + size // 2)
 
 
 def atom_spectra(atoms: Tensor, length: int, onesided: bool) -> Tensor:
@@ -127,7 +135,7 @@ def separable_scale_conv(x: Tensor, weight: Tensor, basis: SeparableBasis, strid
     batch, in_channels, in_scales, height, width = x.shape
     out_channels, _, span, _ = weight.shape
     n_scales, size = basis.atoms.shape[0], basis.atoms.shape[-1]
-    rows, cols = fft_length(height + size - 1), fft_length(width + size - 1)
+    rows, cols = padded_length(height, size), padded_length(width, size)
     kernels = kernel_spectra(weight, basis, rows, cols)
     operand = _kernel_operand(kernels, shared_input=in_scales == 1)
     half = size // 2
@@ -144,13 +152,12 @@ def separable_scale_conv(x: Tensor, weight: Tensor, basis: SeparableBasis, strid
             spectra = padded.unfold(2, span, 1).permute(0, 1, 2, 5, 3, 4)
         combined = _combine(spectra, operand, out_channels)
         pieces.append(_inverse_transform(combined, height, width, cols, stride))
-    out = torch.cat(pieces)
-    return out
+    return torch.cat(pieces)
 
 
 def separable_flops(batch, in_channels, in_scales, span, out_channels, n_scales, height, width, size):
     """Floating-point operations of one forward pass of ``separable_scale_conv``."""
-    rows, cols = fft_length(height + size - 1), fft_length(width + size - 1)
+    rows, cols = padded_length(height, size), padded_length(width, size)
     transform = 2.5 * rows * cols * math.log2(rows * cols)  # one real 2-D FFT
     images = batch * (in_channels * in_scales + out_channels * n_scales)
     combine = 8 * batch * n_scales * rows * (cols // 2 + 1) * in_channels * span * out_channels

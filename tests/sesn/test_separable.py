@@ -90,7 +90,7 @@ def test_chunks_give_the_same_result_as_one_batch(monkeypatch):
 
 
 def test_chunk_size_fits_the_cache_but_amortises_the_kernels():
-    assert chunk_size(32, 2**20, 2**20) == 24  # 24 MiB of 1 MiB samples
+    assert chunk_size(32, 2**20, 2**20) == 16  # 16 MiB of 1 MiB samples
     assert chunk_size(128, 10 * 2**20, 220 * 2**20) == 22  # kernels re-read at most once per chunk
     assert chunk_size(8, 2**20, 2**20) == 8
 
