@@ -58,7 +58,7 @@ def shared_options(command):
                      help="dynamic-mnist: data scale distribution [default: loguniform]."),
         click.option("--augment", is_flag=True, default=None, help='mnist-scale: the "+" variant.'),
         click.option("--epochs", type=int, default=None, help="Epochs [default: 60]."),
-        click.option("--batch-size", type=int, default=None, help="Batch size [default: 128]."),
+        click.option("--batch-size", type=int, default=None, help="Batch size [default: 128, or all training samples if fewer]."),
         click.option("--lr", type=float, default=None, help="Adam learning rate of the weights [default: 0.01]."),
         click.option("--scale-lr", type=float, default=None,
                      help="Learning rate of the scale parameters [default: 0.01 toy, 0.005 mnist-scale]."),
@@ -104,13 +104,17 @@ def config_changes(given: dict, sizes: tuple[int, int, int]) -> dict:
 
 
 def new_config(changes: dict):
-    """A TrainConfig from option changes, split sizes defaulting per dataset."""
+    """A TrainConfig from option changes, split sizes defaulting per dataset;
+    without --batch-size, fewer training samples than a batch make one batch."""
     from sesn.config import DATASET_DEFAULTS, TrainConfig
 
     dataset = changes.get("dataset", "dynamic-mnist")
     if "sizes" in changes:
         defaults = DATASET_DEFAULTS[dataset]["sizes"]
         changes["sizes"] = tuple(d if s is None else s for s, d in zip(changes["sizes"], defaults))
+        train_size = changes["sizes"][0]
+        if "batch_size" not in changes and 0 < train_size < TrainConfig.batch_size:
+            changes["batch_size"] = train_size
     return TrainConfig(**changes)
 
 

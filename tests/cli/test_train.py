@@ -82,6 +82,17 @@ def test_train_reads_mnist_from_data_option(data_dir, tmp_path, monkeypatch):
     assert "σ_basis" in result.stdout and "results.nc" in result.stdout
 
 
+def test_fewer_training_samples_than_a_batch_make_one_batch(data_dir, tmp_path):
+    small = ["--limit-train", "12", "--limit-val", "8", "--limit-test", "8", "--epochs", "1",
+             "--eval-per-octave", "0.5", "--eval-limit", "4", "--quiet"]
+    result = tolcli("train", "--model", "mnist-scale-cnn", "--dataset", "mnist-scale", *small,
+                    "--out", tmp_path / "one-batch", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "one-batch" / "config.json").read_text())["batch_size"] == 12
+    one_line_error(tolcli("train", "--model", "mnist-scale-cnn", "--dataset", "mnist-scale", *small,
+                          "--batch-size", "16", "--out", tmp_path / "too-big"), "batch_size 16")
+
+
 @pytest.mark.parametrize("args, named", [
     (["--model", "resnet"], "resnet"),
     (["--model", "toy-isr", "--range", "8", "1"], "(8.0, 1.0)"),
