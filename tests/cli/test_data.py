@@ -1,9 +1,6 @@
-import gzip
 import hashlib
 import json
-import struct
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from matplotlib.image import imread
@@ -11,31 +8,16 @@ from matplotlib.image import imread
 from cli.main import main
 from sesn import mnist as mnist_module
 
-FILES = {
-    "train-images-idx3-ubyte.gz": (120, 28, 28),
-    "train-labels-idx1-ubyte.gz": (120,),
-    "t10k-images-idx3-ubyte.gz": (40, 28, 28),
-    "t10k-labels-idx1-ubyte.gz": (40,),
-}
 SIZES = ["--sizes", "40", "20", "60"]
 DYNAMIC = ["--dataset", "dynamic-mnist", "--dist", "loguniform", "--range", "1", "8"]
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A small random MNIST in IDX gz files, accepted as genuine by the checksum check."""
-    rng = np.random.default_rng(0)
-    directory = tmp_path / "mnist"
-    directory.mkdir()
-    for name, shape in FILES.items():
-        values = rng.integers(0, 10 if len(shape) == 1 else 256, shape).astype(np.uint8)
-        header = struct.pack(">I", 0x0800 + len(shape)) + struct.pack(f">{len(shape)}I", *shape)
-        blob = gzip.compress(header + values.tobytes())
-        (directory / name).write_bytes(blob)
-        monkeypatch.setitem(mnist_module.SHA256, name, hashlib.sha256(blob).hexdigest())
+def data_dir(fake_mnist, tmp_path, monkeypatch):
+    """A fake MNIST of 120 + 40 digits, a private cache, and no $SCALETOL_DATA."""
     monkeypatch.setenv("SCALETOL_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("SCALETOL_DATA", raising=False)
-    return directory
+    return fake_mnist(120, 40)
 
 
 def run(*args):
@@ -46,14 +28,6 @@ def make_json(data_dir, *args):
     result = run("make", "--data", str(data_dir), "--json", *SIZES, *args)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.mark.parametrize("dataset", [["--dataset", "mnist-scale"], DYNAMIC])
@@ -93,51 +67,51 @@ def test_data_directory_defaults_to_scaletol_data(data_dir, monkeypatch):
     assert [line.split()[:2] for line in lines[2:]] == [["train", "40"], ["val", "20"], ["test", "60"]]
 
 
-def test_missing_directory_is_named(tmp_path):
+def test_missing_directory_is_named(tmp_path, one_line_error):
     result = run("make", "--dataset", "mnist-scale", "--data", str(tmp_path / "nowhere"))
-    assert_one_line_error(result, "nowhere", "does not exist")
+    one_line_error(result, "nowhere", "does not exist")
 
 
-def test_no_directory_at_all_is_explained(monkeypatch):
+def test_no_directory_at_all_is_explained(monkeypatch, one_line_error):
     monkeypatch.delenv("SCALETOL_DATA", raising=False)
-    assert_one_line_error(run("make", "--dataset", "mnist-scale"), "SCALETOL_DATA")
+    one_line_error(run("make", "--dataset", "mnist-scale"), "SCALETOL_DATA")
 
 
-def test_wrong_checksum_is_named(data_dir, monkeypatch):
+def test_wrong_checksum_is_named(data_dir, monkeypatch, one_line_error):
     monkeypatch.setitem(mnist_module.SHA256, "t10k-images-idx3-ubyte.gz", "0" * 64)
     result = run("make", "--dataset", "mnist-scale", "--data", str(data_dir), *SIZES)
-    assert_one_line_error(result, "t10k-images-idx3-ubyte.gz has SHA-256", "expected " + "0" * 64)
+    one_line_error(result, "t10k-images-idx3-ubyte.gz has SHA-256", "expected " + "0" * 64)
 
 
-def test_truncated_file_is_named(data_dir, monkeypatch):
+def test_truncated_file_is_named(data_dir, monkeypatch, one_line_error):
     name = "train-labels-idx1-ubyte.gz"
     blob = (data_dir / name).read_bytes()[:-9]
     (data_dir / name).write_bytes(blob)
     monkeypatch.setitem(mnist_module.SHA256, name, hashlib.sha256(blob).hexdigest())
     result = run("make", "--dataset", "mnist-scale", "--data", str(data_dir), *SIZES)
-    assert_one_line_error(result, name, "not a complete gzip file")
+    one_line_error(result, name, "not a complete gzip file")
 
 
-def test_impossible_split_sizes_are_named(data_dir):
+def test_impossible_split_sizes_are_named(data_dir, one_line_error):
     result = run("make", "--dataset", "mnist-scale", "--data", str(data_dir), "--sizes", "100", "50", "50")
-    assert_one_line_error(result, "(100, 50, 50)", "only 160 available")
+    one_line_error(result, "(100, 50, 50)", "only 160 available")
 
 
 @pytest.mark.parametrize("scale_range, fragment", [(("0", "8"), "got 0.0"), (("-1", "8"), "got -1.0"),
                                                     (("8", "1"), "[8, 1]")])
-def test_impossible_scale_ranges_are_named(data_dir, scale_range, fragment):
+def test_impossible_scale_ranges_are_named(data_dir, scale_range, fragment, one_line_error):
     result = run("make", "--dataset", "dynamic-mnist", "--dist", "loguniform", "--range", *scale_range,
                  "--data", str(data_dir))
-    assert_one_line_error(result, fragment)
+    one_line_error(result, fragment)
 
 
-def test_dynamic_mnist_needs_a_distribution(data_dir):
-    assert_one_line_error(run("make", "--dataset", "dynamic-mnist", "--data", str(data_dir)), "--dist")
+def test_dynamic_mnist_needs_a_distribution(data_dir, one_line_error):
+    one_line_error(run("make", "--dataset", "dynamic-mnist", "--data", str(data_dir)), "--dist")
 
 
-def test_mnist_scale_refuses_a_distribution(data_dir):
+def test_mnist_scale_refuses_a_distribution(data_dir, one_line_error):
     result = run("make", "--dataset", "mnist-scale", "--range", "1", "8", "--data", str(data_dir))
-    assert_one_line_error(result, "mnist-scale has its own scale distribution")
+    one_line_error(result, "mnist-scale has its own scale distribution")
 
 
 @pytest.mark.parametrize("dataset", [["--dataset", "mnist-scale", "--augment"], DYNAMIC])
@@ -154,9 +128,9 @@ def test_preview_writes_a_grid_of_digits(data_dir, tmp_path, dataset):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".preview")] == []
 
 
-def test_preview_checks_the_output_path_first(data_dir, tmp_path):
+def test_preview_checks_the_output_path_first(data_dir, tmp_path, one_line_error):
     result = run("preview", "--dataset", "mnist-scale", "--data", str(data_dir), "--out", str(tmp_path / "no" / "p.png"))
-    assert_one_line_error(result, "does not exist")
+    one_line_error(result, "does not exist")
     result = run("preview", "--dataset", "mnist-scale", "--data", str(data_dir), "--out", str(tmp_path / "p.xyz"))
-    assert_one_line_error(result, "p.xyz", "image format")
+    one_line_error(result, "p.xyz", "image format")
     assert list(tmp_path.glob("p.*")) == []

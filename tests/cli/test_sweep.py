@@ -1,54 +1,14 @@
-import gzip
-import hashlib
 import json
-import struct
 
-import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from cli.main import main
-from sesn import mnist as mnist_module
 from sesn.results import read_results
 
-SHAPES = {
-    "train-images-idx3-ubyte.gz": (48, 28, 28),
-    "train-labels-idx1-ubyte.gz": (48,),
-    "t10k-images-idx3-ubyte.gz": (16, 28, 28),
-    "t10k-labels-idx1-ubyte.gz": (16,),
-}
 TINY = ["--limit-train", "8", "--limit-val", "8", "--limit-test", "8", "--batch-size", "8", "--epochs", "1",
         "--eval-per-octave", "0.5", "--eval-limit", "4", "--max-kernel", "7", "--quiet"]
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A small random MNIST as IDX gz files that pass the checksum check."""
-    rng = np.random.default_rng(0)
-    directory = tmp_path / "mnist"
-    directory.mkdir()
-    for name, shape in SHAPES.items():
-        values = rng.integers(0, 10 if len(shape) == 1 else 256, shape).astype(np.uint8)
-        blob = gzip.compress(struct.pack(">I", 0x0800 + len(shape)) + struct.pack(f">{len(shape)}I", *shape)
-                             + values.tobytes())
-        (directory / name).write_bytes(blob)
-        monkeypatch.setitem(mnist_module.SHA256, name, hashlib.sha256(blob).hexdigest())
-    monkeypatch.setenv("SCALETOL_DATA", str(directory))
-    return directory
-
-
-def tolcli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_line_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("tolcli: error:"), result.stderr
-    assert all(f in lines[0] for f in fragments), lines[0]
-
-
-def test_isr_sweep_resumes_merges_and_validates_against_the_tolerance_model(data_dir, tmp_path):
+def test_isr_sweep_resumes_merges_and_validates_against_the_tolerance_model(data_dir, tmp_path, tolcli):
     out = tmp_path / "sweep"
     args = ["sweep", "--model", "toy-fixed", "--isr", "2", "--isr", "6", "--range", "1", "8", *TINY, "--out", out]
     first = tolcli(*args, "--json")
@@ -72,7 +32,7 @@ def test_isr_sweep_resumes_merges_and_validates_against_the_tolerance_model(data
     assert "suggested ISR" in table.stdout and "[1, 8]" in table.stdout
 
 
-def test_models_sweep_labels_rows_by_model(data_dir, tmp_path):
+def test_models_sweep_labels_rows_by_model(data_dir, tmp_path, tolcli):
     result = tolcli("sweep", "--models", "mnist-scale-cnn,mnist-scale-sesn", "--dataset", "mnist-scale",
                     "--seeds", "0,1", *TINY[:-3], "--max-kernel", "5", "--quiet", "--out", tmp_path, "--json")
     assert result.exit_code == 0, result.output
@@ -89,12 +49,12 @@ def test_models_sweep_labels_rows_by_model(data_dir, tmp_path):
     (["--model", "toy-fixed", "--isr", "2", "--seeds", "0,-1"], "0,-1"),
     (["--isr", "2"], "--model"),
 ])
-def test_bad_sweeps_are_one_line(args, named, data_dir, tmp_path):
+def test_bad_sweeps_are_one_line(args, named, data_dir, tmp_path, tolcli, one_line_error):
     one_line_error(tolcli("sweep", *args, "--out", tmp_path / "sweep"), named)
     assert not (tmp_path / "sweep").exists()
 
 
-def test_validate_refuses_a_file_that_is_not_results(tmp_path):
+def test_validate_refuses_a_file_that_is_not_results(tmp_path, tolcli, one_line_error):
     junk = tmp_path / "junk.nc"
     junk.write_text("nope")
     one_line_error(tolcli("validate", junk), "junk.nc")

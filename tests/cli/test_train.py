@@ -1,55 +1,15 @@
-import gzip
-import hashlib
 import json
-import struct
 
-import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from cli.main import main
-from sesn import mnist as mnist_module
 from sesn.results import read_results
 
-SHAPES = {
-    "train-images-idx3-ubyte.gz": (48, 28, 28),
-    "train-labels-idx1-ubyte.gz": (48,),
-    "t10k-images-idx3-ubyte.gz": (16, 28, 28),
-    "t10k-labels-idx1-ubyte.gz": (16,),
-}
 TINY = ["--limit-train", "16", "--limit-val", "8", "--limit-test", "8", "--batch-size", "8",
         "--epochs", "1", "--eval-per-octave", "0.5", "--eval-limit", "4", "--quiet"]
 CNN = ["--model", "mnist-scale-cnn", "--dataset", "mnist-scale", *TINY]
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A small random MNIST as IDX gz files that pass the checksum check."""
-    rng = np.random.default_rng(0)
-    directory = tmp_path / "mnist"
-    directory.mkdir()
-    for name, shape in SHAPES.items():
-        values = rng.integers(0, 10 if len(shape) == 1 else 256, shape).astype(np.uint8)
-        blob = gzip.compress(struct.pack(">I", 0x0800 + len(shape)) + struct.pack(f">{len(shape)}I", *shape)
-                             + values.tobytes())
-        (directory / name).write_bytes(blob)
-        monkeypatch.setitem(mnist_module.SHA256, name, hashlib.sha256(blob).hexdigest())
-    monkeypatch.setenv("SCALETOL_DATA", str(directory))
-    return directory
-
-
-def tolcli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_line_error(result, *fragments):
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("tolcli: error:"), result.stderr
-    assert all(f in lines[0] for f in fragments), lines[0]
-
-
-def test_train_prints_one_json_object_and_writes_the_run(data_dir, tmp_path):
+def test_train_prints_one_json_object_and_writes_the_run(data_dir, tmp_path, tolcli, one_line_error):
     out = tmp_path / "run"
     result = tolcli("train", *CNN, "--out", out, "--json")
     assert result.exit_code == 0, result.output
@@ -73,7 +33,7 @@ def test_train_prints_one_json_object_and_writes_the_run(data_dir, tmp_path):
     assert per_scale["test_error"] == summary["test_error"]
 
 
-def test_train_reads_mnist_from_data_option(data_dir, tmp_path, monkeypatch):
+def test_train_reads_mnist_from_data_option(data_dir, tmp_path, monkeypatch, tolcli, one_line_error):
     monkeypatch.delenv("SCALETOL_DATA")
     one_line_error(tolcli("train", *CNN, "--out", tmp_path / "a"), "SCALETOL_DATA")
     result = tolcli("train", "--model", "toy-isr", "--max-kernel", "7", "--range", "1", "2.83", *TINY,
@@ -82,7 +42,7 @@ def test_train_reads_mnist_from_data_option(data_dir, tmp_path, monkeypatch):
     assert "σ_basis" in result.stdout and "results.nc" in result.stdout
 
 
-def test_fewer_training_samples_than_a_batch_make_one_batch(data_dir, tmp_path):
+def test_fewer_training_samples_than_a_batch_make_one_batch(data_dir, tmp_path, tolcli, one_line_error):
     small = ["--limit-train", "12", "--limit-val", "8", "--limit-test", "8", "--epochs", "1",
              "--eval-per-octave", "0.5", "--eval-limit", "4", "--quiet"]
     result = tolcli("train", "--model", "mnist-scale-cnn", "--dataset", "mnist-scale", *small,
@@ -102,10 +62,10 @@ def test_fewer_training_samples_than_a_batch_make_one_batch(data_dir, tmp_path):
     (["--model", "toy-isr", "--scales", "2,x"], "2,x"),
     ([], "--model"),
 ])
-def test_bad_input_is_one_line_and_writes_nothing(args, named, data_dir, tmp_path):
+def test_bad_input_is_one_line_and_writes_nothing(args, named, data_dir, tmp_path, tolcli, one_line_error):
     one_line_error(tolcli("train", *args, "--out", tmp_path / "run"), named)
     assert not (tmp_path / "run").exists()
 
 
-def test_evaluate_needs_a_run(tmp_path):
+def test_evaluate_needs_a_run(tmp_path, tolcli, one_line_error):
     one_line_error(tolcli("evaluate", tmp_path), "config.json")
