@@ -110,11 +110,9 @@ def test_plot_writes_a_png(tmp_path):
     (["--dist", "loguniform", "--dist", "uniform", "--range", "1", "2"], "2 distributions but 1 ranges"),
     (["--range", "1", "2"], "no distribution"),
 ])
-def test_bad_input_is_one_line_naming_the_value_and_status_2(args, named):
+def test_bad_input_is_one_line_naming_the_value_and_status_2(args, named, one_line_error):
     result = run(*args)
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and named in lines[0] and "Traceback" not in result.stderr
+    one_line_error(result, named)
     assert result.stdout == ""
 
 
@@ -124,14 +122,12 @@ def test_bad_input_is_one_line_naming_the_value_and_status_2(args, named):
     ("1.5\nbig\n", "'big'"),
     ("1.5\n-2\n", "'-2'"),
 ])
-def test_bad_scale_files_are_named(tmp_path, content, named):
+def test_bad_scale_files_are_named(tmp_path, content, named, one_line_error):
     path = tmp_path / "absent.txt" if content is None else tmp_path / "scales.txt"
     if content is not None:
         path.write_text(content)
     result = run("--dist", "empirical", "--file", str(path))
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and named in lines[0]
+    one_line_error(result, named)
 
 
 def test_nothing_is_written_when_the_input_is_bad(tmp_path):
