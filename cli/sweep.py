@@ -8,24 +8,7 @@ from pathlib import Path
 import click
 
 from cli.errors import require_torch
-from cli.train import MODEL_HELP, config_changes, given_options, new_config, shared_options
-
-
-class IntList(click.ParamType):
-    """Comma-separated non-negative integers, e.g. 0,1,2."""
-
-    name = "N,M,..."
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        try:
-            values = tuple(int(v) for v in str(value).split(","))
-        except ValueError:
-            self.fail(f"{value!r} is not a comma-separated list of integers", param, ctx)
-        if any(v < 0 for v in values):
-            self.fail(f"{value!r} holds a negative seed", param, ctx)
-        return values
+from cli.train import MODEL_HELP, NumberList, config_changes, given_options, new_config, shared_options
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,7 +19,7 @@ class IntList(click.ParamType):
 @click.option("--range", "ranges", type=(float, float), multiple=True, metavar="LO HI",
               help="ISR sweep: a data scale range (repeat) [default: 1 8].")
 @click.option("--models", default=None, help="Models sweep: comma-separated model names.")
-@click.option("--seeds", type=IntList(), default="0", show_default=True, help="Seeds, e.g. 0,1,2.")
+@click.option("--seeds", type=NumberList(int, minimum=0), default="0", show_default=True, help="Seeds, e.g. 0,1,2.")
 @shared_options
 @click.option("--out", type=click.Path(file_okay=False), required=True,
               help="Sweep directory: cells/<run>/ and the merged results.nc.")

@@ -28,18 +28,24 @@ CONFIG_FIELDS = {
 LIMITS = ("limit_train", "limit_val", "limit_test")
 
 
-class FloatList(click.ParamType):
-    """Comma-separated numbers, e.g. 2,3.46,6."""
+class NumberList(click.ParamType):
+    """Comma-separated numbers of one type, none below `minimum`: e.g. 2,3.46,6
+    (float) or 0,1,2 (int)."""
 
-    name = "X,Y,..."
+    def __init__(self, kind=float, minimum=None):
+        self.kind, self.minimum = kind, minimum
+        self.name = "X,Y,..." if kind is float else "N,M,..."
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
         try:
-            return tuple(float(v) for v in str(value).split(","))
+            values = tuple(self.kind(v) for v in str(value).split(","))
         except ValueError:
-            self.fail(f"{value!r} is not a comma-separated list of numbers", param, ctx)
+            self.fail(f"{value!r} is not a comma-separated list of {self.kind.__name__}s", param, ctx)
+        if self.minimum is not None and any(v < self.minimum for v in values):
+            self.fail(f"{value!r} holds a value below {self.minimum}", param, ctx)
+        return values
 
 
 def _add(command, options):
@@ -69,7 +75,7 @@ def shared_options(command):
         click.option("--limit-test", type=int, default=None, help="Test samples [default: 50000]."),
         click.option("--ns", type=int, default=None, help="Number of internal scales [default: 3 toy, 4 mnist-scale]."),
         click.option("--sigma-basis", type=float, default=None, help="Smallest internal scale, px [default: 2 / 1.5]."),
-        click.option("--scales", type=FloatList(), default=None,
+        click.option("--scales", type=NumberList(float), default=None,
                      help="Initial scales, px, for fixed/spacings/direct, e.g. 2,3.46,6."),
         click.option("--fixed-sigma", is_flag=True, default=None, help="Keep σ_basis fixed while learning the rest."),
         click.option("--max-kernel", type=int, default=None, help="Cap on the kernel size, px (odd)."),
