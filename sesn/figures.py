@@ -34,7 +34,7 @@ def plot_error_vs_isr(parts: list[tuple[tuple[float, float], xr.Dataset]],
         errors = 100 * grid["test_error"]
         line = ax.errorbar(grid["isr"].values, errors.mean("seed").values,
                            yerr=errors.std("seed").values, marker="o", capsize=3,
-                           label=f"log-uniform [{lo:g}, {hi:g}]")
+                           label=f"log-uniform [{lo:.3g}, {hi:.3g}]")
         if suggested and (lo, hi) in suggested:
             ax.axvline(suggested[(lo, hi)], color=line[0].get_color(), linestyle="--", linewidth=1)
     ax.set_xscale("log")
@@ -54,7 +54,7 @@ def plot_error_per_scale(grid: xr.Dataset, data_range: tuple[float, float] | Non
         ax.plot(x, mean.sel(isr=isr).values, label=f"ISR {isr:.2f}")
     if data_range is not None:
         ax.axvspan(np.log2(data_range[0]), np.log2(data_range[1]), color="0.9", zorder=0)
-        ax.set_title(f"[{data_range[0]:g}, {data_range[1]:g}]")
+        ax.set_title(f"[{data_range[0]:.3g}, {data_range[1]:.3g}]")
     ax.set_xlabel("data scale [log2]")
     ax.set_ylabel("test error [%]")
     ax.legend(fontsize="x-small")
