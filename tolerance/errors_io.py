@@ -180,6 +180,8 @@ def read_errors_netcdf(path) -> list[ModelErrors]:
                 if np.any(px <= 0):
                     raise ValueError(f"{path}: internal scales of {label} must be > 0 px, got {px.tolist()}")
                 settings = per_run.get(str(label[model_dim]), shared) if model_dim == "config" else shared
+                if settings.get("dataset", "dynamic-mnist") == "dynamic-mnist" and "range" in settings:
+                    label["range"] = "{:.3g}-{:.3g}".format(*settings["range"])
                 sigma_unit = check_positive(f"{path}: sigma_unit [px] of {label}", settings.get("sigma_unit", 2.0))
                 models.append(ModelErrors(
                     label=label,

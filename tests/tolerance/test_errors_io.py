@@ -123,3 +123,14 @@ def test_netcdf_config_runs_use_their_own_sigma_unit(tmp_path):
     first, second = read_errors(path)[:2]
     assert first.internal_scales == pytest.approx([2.0, 4.0, 8.0])
     assert second.internal_scales == pytest.approx([0.5, 1.5, 4.5])
+
+
+def test_netcdf_labels_name_the_data_range_of_dynamic_mnist_runs(tmp_path):
+    dataset = results_dataset("config")
+    dataset.attrs["configs"] = json.dumps({"0": {"dataset": "dynamic-mnist", "range": [1.0, 2 ** 1.5]},
+                                           "1": {"dataset": "mnist-scale", "range": [1.0, 8.0]}})
+    path = tmp_path / "results.nc"
+    dataset.to_netcdf(path, engine="scipy")
+    first, second = read_errors(path)[:2]
+    assert first.label == {"seed": 0, "config": 0, "range": "1-2.83"}
+    assert second.label == {"seed": 0, "config": 1}
