@@ -31,7 +31,7 @@ MODEL_DIMS = ("isr", "config")
 class ModelErrors:
     """Per-scale test errors of one trained model.
 
-    label: identifying values (e.g. seed, isr); internal_scales: [ns] in data
+    label: identifying values (e.g. seed, isr, data range "1-8"); internal_scales: [ns] in data
     units, ascending; data_scales, errors: [m] scales and error fractions.
     """
 
