@@ -48,9 +48,10 @@ def validate(results, tau, ns, sigma_unit, fig3, fig4, as_json):
     click.echo(f"{'range':>12}  {'suggested ISR':>13}  {'σ_basis px':>10}  {'best ISR':>8}  "
                f"{'error %':>14}  {'nearest ISR':>11}  {'error %':>7}")
     for row in table.itertuples():
-        click.echo(f"{f'[{row.range_lo:g}, {row.range_hi:g}]':>12}  {row.suggested_isr:13.3f}  "
+        spread = "" if math.isnan(row.best_error_std) else f" ± {row.best_error_std:4.2f}"  # one seed: none
+        click.echo(f"{f'[{row.range_lo:.3g}, {row.range_hi:.3g}]':>12}  {row.suggested_isr:13.3f}  "
                    f"{row.suggested_sigma_basis:10.3f}  {row.best_isr:8.3f}  "
-                   f"{row.best_error:7.3f} ± {row.best_error_std:4.2f}  {row.nearest_isr:11.3f}  "
+                   f"{f'{row.best_error:7.3f}{spread}':>14}  {row.nearest_isr:11.3f}  "
                    f"{row.nearest_error:7.3f}")
 
 
