@@ -67,6 +67,7 @@ def plot_scales_over_epochs(metrics: pd.DataFrame, ax=None):
     ax.plot(metrics["epoch"], metrics["isr"], marker=".", label="ISR")
     ax.plot(metrics["epoch"], metrics["sigma_basis"], marker=".", label="σ_basis [px]")
     ax.set_xlabel("epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize="small")
     return ax
 
