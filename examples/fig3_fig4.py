@@ -26,7 +26,7 @@ THESIS_BEST_ISR = (2.38, 4.76, 5.35)      # Fig. 3 (DESIGN.md §2; Table 2 gives
 THESIS_SUGGESTED_ISR = (2.893, 4.319, 6.320)  # Fig. 5, combined fit, τ = 0.459
 
 
-@click.command()
+@click.command(help=__doc__)
 @example_options
 def main(protocol, out, data_root, device, quiet):
     p, root, run, started = setup(protocol, out, data_root, device, quiet)

@@ -31,7 +31,7 @@ THESIS = {
 }
 
 
-@click.command()
+@click.command(help=__doc__)
 @example_options
 def main(protocol, out, data_root, device, quiet):
     p, root, run, started = setup(protocol, out, data_root, device, quiet)

@@ -37,7 +37,7 @@ THESIS_SCALES = {
 }
 
 
-@click.command()
+@click.command(help=__doc__)
 @example_options
 @click.option("--augment", is_flag=True, help='MNIST-Scale+ (train-time rescaling in [0.5, 2]).')
 def main(protocol, out, data_root, device, quiet, augment):
