@@ -4,9 +4,10 @@ Two protocols:
 - full: the thesis's (10k/5k/50k digits, 60 epochs, lr steps at 20 and 40,
   3 realisations on Dynamic Scale MNIST and 6 on MNIST-Scale, 15 ISRs in
   [1.5, 7.65]); meant for a GPU.
-- reduced: the same experiments shrunk to run on a 2-core CPU (fewer digits,
-  epochs, ISRs and evaluation scales, one seed, kernels capped): its numbers
-  show the trends, not the thesis's error levels.
+- reduced: the same experiments shrunk to run on a 2-core CPU (600 or 1000
+  training digits, 3-4 epochs, batch 32, 3 ISRs, 2 evaluation scales per
+  octave, one seed): it exercises every step and shows what the models learn
+  early on, not the thesis's error levels.
 
 Runs live under one root folder and are shared: the examples reuse each
 other's finished runs, and every sweep resumes where it stopped.
