@@ -86,7 +86,7 @@ def measure(data_dir: str | None, batches: int, repeats: int) -> list[dict]:
     return rows
 
 
-@click.command()
+@click.command(help=__doc__)
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), default=os.environ.get("SCALETOL_DATA"),
               help="MNIST folder [default: $SCALETOL_DATA; else random digits].")
 @click.option("--batches", type=click.IntRange(min=1), default=50, show_default=True)

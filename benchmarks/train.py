@@ -151,7 +151,7 @@ def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dic
     }
 
 
-@click.command()
+@click.command(help=__doc__)
 @click.option("--models", default="toy-fixed,toy-isr", show_default=True, help="Comma-separated model names.")
 @click.option("--batch", type=int, default=32, show_default=True)
 @click.option("--steps", type=int, default=5, show_default=True, help="Timed steps per row.")
