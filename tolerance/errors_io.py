@@ -93,6 +93,8 @@ def read_errors_csv(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
         frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty") from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{path} is not a readable CSV file: {exc}") from None
     if frame.empty:
         raise ValueError(f"{path} holds no rows")
     needed = ["data_scale", "error", "isr", "ns"]

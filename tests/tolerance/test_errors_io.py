@@ -39,6 +39,7 @@ def test_csv_sigma_basis_is_converted_with_sigma_unit(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("", "is empty"),
+    ("a,b\n1,2\n1,2,3,4\n", "is not a readable CSV file: .*line 3"),
     ("isr,ns,c_ref,data_scale,error\n", "holds no rows"),
     ("isr,ns,data_scale,error\n2,3,1,0.1\n", "missing column.*c_ref or sigma_basis"),
     ("ns,c_ref,data_scale,error\n3,1,1,0.1\n", "missing column.*isr"),
