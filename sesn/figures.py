@@ -37,7 +37,11 @@ def plot_error_vs_isr(parts: list[tuple[tuple[float, float], xr.Dataset]],
                            label=f"log-uniform [{lo:.3g}, {hi:.3g}]")
         if suggested and (lo, hi) in suggested:
             ax.axvline(suggested[(lo, hi)], color=line[0].get_color(), linestyle="--", linewidth=1)
+    if suggested:
+        ax.plot([], [], color="0.4", linestyle="--", linewidth=1, label="suggested ISR (tolerance model)")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter("{x:g}")
+    ax.xaxis.set_minor_formatter("{x:g}")
     ax.set_xlabel("internal scale range (ISR)")
     ax.set_ylabel("test error [%]")
     ax.legend(fontsize="small")

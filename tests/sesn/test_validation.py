@@ -50,6 +50,7 @@ def test_figures_draw_every_line(tmp_path):
     parts = by_range(grid)
     ax = plot_error_vs_isr(parts, {(1.0, 8.0): 6.3})
     assert len(ax.lines) >= 2 and ax.get_xscale() == "log"
+    assert "suggested ISR (tolerance model)" in ax.get_legend_handles_labels()[1]
     ax = plot_error_per_scale(parts[0][1], (1.0, 8.0))
     assert len(ax.lines) == 3
     assert ax.lines[0].get_xdata() == pytest.approx(np.log2(GRID))
