@@ -57,7 +57,9 @@ def main(protocol, out, data_root, device, quiet):
         lines.append(f"| [{bounds[0]:g}, {bounds[1]:.3g}] | " + " | ".join(cells) + " |")
     metrics = pd.read_csv(learned_toy_dir(root, THESIS_RANGES[2]) / "cells" / f"toy-isr_seed{p.toy_seeds[0]}"
                           / "metrics.csv")
-    save_figure(plot_scales_over_epochs(metrics).figure, root / "fig6.png")
+    ax = plot_scales_over_epochs(metrics)
+    ax.set_title("toy-isr on log-uniform [1, 8], initial ISR 3 and σ_basis 2 px", fontsize="medium")
+    save_figure(ax.figure, root / "fig6.png")
     write_report(root, "table2", "\n".join(lines), started)
 
 
