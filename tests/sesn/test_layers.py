@@ -70,6 +70,20 @@ def test_projection_pools_the_scale_axis():
     torch.testing.assert_close(ScaleProjection("mean")(x), x[:, :, 1])
 
 
+def test_max_projection_sends_each_gradient_to_one_maximal_scale():
+    x = torch.randn(2, 3, 4, 5, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    x[0, 0, :, 0, 0] = 7.0  # a four-way tie: the first scale gets it
+    x.requires_grad_()
+    grad = torch.randn(2, 3, 5, 5, dtype=torch.float64)
+    ScaleProjection()(x).backward(grad)
+    reference = x.detach().clone().requires_grad_()
+    reference.max(dim=2).values.backward(grad)
+    untied = torch.ones_like(grad, dtype=torch.bool)
+    untied[0, 0, 0, 0] = False
+    torch.testing.assert_close(x.grad.movedim(2, -1)[untied], reference.grad.movedim(2, -1)[untied], rtol=0, atol=0)
+    assert x.grad[0, 0, :, 0, 0].tolist() == [grad[0, 0, 0, 0].item(), 0.0, 0.0, 0.0]
+
+
 def test_batch_norm_treats_scale_like_space():
     generator = torch.Generator().manual_seed(3)
     x = torch.randn(4, 3, 2, 5, 5, generator=generator) * 3 + torch.tensor([1.0, -2.0, 5.0])[:, None, None, None]
