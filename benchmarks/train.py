@@ -8,10 +8,10 @@ Any model of `sesn.models` can be timed (MNIST-Scale ones on 28×28 digits).
                                [--device auto] [--threads N] [--json]
 
 A step is what `sesn.training` runs per batch: (render the batch,) forward,
-cross-entropy, backward, Adam. "scale conv" is the forward + backward time of
-the toy network's scale convolution alone on the same batch, and its share of
-the whole step. Digits are random MNIST-shaped images (speed
-does not depend on the pixel values).
+cross-entropy, backward, Adam. For toy networks, each stage (scale conv, max
+over scales, ReLU + batch norm, pool + linear) is also timed alone, forward +
+backward on the same batch, beside its share of the whole step. Digits are
+random MNIST-shaped images (speed does not depend on the pixel values).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from torch.profiler import ProfilerActivity, profile, record_function
 
 from sesn.datasets import build_dataset
 from sesn.mnist import MNIST
-from sesn.models import make_model, model_spec
+from sesn.models import ToyNet, make_model, model_spec
 from tolerance.distributions import make_distribution
 
 PHASES = ("data", "forward", "backward", "optimizer")
@@ -100,29 +100,39 @@ def measure(name: str, batch: int, steps: int, device: torch.device, with_data: 
             **{f"{phase}_ms": 1000 * phases[phase] for phase in PHASES}}
 
 
-def conv_layer_ms(name: str, batch: int, steps: int, device: torch.device) -> float | None:
-    """Forward + backward time of the toy network's scale convolution alone
-    (its input and output shapes as in a training step), ms; None for
-    models without a single input-level scale convolution."""
+def stage_ms(name: str, batch: int, steps: int, device: torch.device) -> dict[str, float] | None:
+    """Forward + backward time [ms] of each stage of a toy network on its own
+    (input and output shapes as in a training step); None for other models."""
     torch.manual_seed(0)
     model = make_model(name).to(device).train()
-    layer = getattr(model, "conv", None)
-    if layer is None:
+    if not isinstance(model, ToyNet):
         return None
+    stages = {
+        "scale conv": model.conv,
+        "max over scales": model.project,
+        "ReLU + batch norm": lambda t: model.norm(torch.relu(t)),
+        "pool + linear": lambda t: model.classify(model.pool(t).flatten(1)),
+    }
     x = next(random_batches(name, batch, device, with_data=False))[0]
-    grad = torch.randn_like(layer(x))
+    times = {}
+    for stage, forward in stages.items():
+        x = x.detach().requires_grad_(stage != "scale conv")
+        grad = torch.randn_like(forward(x))
 
-    def step():
-        layer.zero_grad(set_to_none=True)
-        layer(x).backward(grad)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        def step():
+            model.zero_grad(set_to_none=True)
+            x.grad = None
+            forward(x).backward(grad)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
 
-    step()
-    start = time.perf_counter()
-    for _ in range(steps):
         step()
-    return 1000 * (time.perf_counter() - start) / steps
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        times[stage] = 1000 * (time.perf_counter() - start) / steps
+        x = forward(x)
+    return times
 
 
 def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dict:
@@ -168,9 +178,7 @@ def main(models, batch, steps, device, threads, as_json):
     rows = [measure(name, batch, steps, device, with_data) for name in names for with_data in (False, True)]
     for row in rows:
         if row["data"] == "random tensor":
-            layer = conv_layer_ms(row["model"], batch, steps, device)
-            row["conv_layer_ms"] = layer
-            row["conv_share"] = None if layer is None else layer / row["ms_per_step"]
+            row["stages_ms"] = stage_ms(row["model"], batch, steps, device)
     report = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
               "torch": torch.__version__, "rows": rows,
               "profile": profile_step(names[-1], batch, steps, device)}
@@ -178,12 +186,18 @@ def main(models, batch, steps, device, threads, as_json):
         click.echo(json.dumps(report, indent=2))
         return
     click.echo(f"{report['machine']}, torch {report['torch']}, device {device}")
-    click.echo("| model | data | batch | samples/s | ms/step | data | forward | backward | optimizer | scale conv |")
-    click.echo("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    click.echo("| model | data | batch | samples/s | ms/step | data | forward | backward | optimizer |")
+    click.echo("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        share = f"{r['conv_layer_ms']:.0f} ms = {100 * r['conv_share']:.0f} %" if r.get("conv_share") else ""
         click.echo(f"| {r['model']} | {r['data']} | {r['batch']} | {r['samples_per_s']:.1f} | {r['ms_per_step']:.0f} | "
-                   + " | ".join(f"{r[f'{p}_ms']:.0f}" for p in PHASES) + f" | {share} |")
+                   + " | ".join(f"{r[f'{p}_ms']:.0f}" for p in PHASES) + " |")
+    for r in rows:
+        if r.get("stages_ms"):
+            click.echo(f"\nstages of {r['model']} alone, forward + backward (share of its {r['ms_per_step']:.0f} ms step)")
+            click.echo("| stage | ms | share |")
+            click.echo("|---|---:|---:|")
+            for stage, ms in r["stages_ms"].items():
+                click.echo(f"| {stage} | {ms:.0f} | {100 * ms / r['ms_per_step']:.0f} % |")
     p = report["profile"]
     click.echo(f"\nprofile of {p['model']} (batch {p['batch']}, {p['steps']} steps with data): "
                f"operators {p['operator_ms_per_step']:.0f} ms of {p['wall_ms_per_step']:.0f} ms wall per step")
