@@ -16,6 +16,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 from sesn.basis import BasisSpec, SeparableBasis, build_basis
 from sesn.cost import PATHS, choose_path
@@ -197,6 +198,7 @@ class _MaxOverScales(torch.autograd.Function):
         return best
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad: Tensor) -> Tensor:
         x, best = ctx.saved_tensors
         grad_x = torch.empty_like(x)
