@@ -23,26 +23,50 @@ import time
 import torch
 import torch.nn.functional as F
 
-from sesn.cost import choose_path
-from sesn.layers import ScaleConvHH, ScaleConvZ2H
-from sesn.scales import InternalScales, scale_parameters
+from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H
+from sesn.nn.path_choice import choose_path
+from sesn.nn.scales import InternalScales, scale_parameters
 
 WORKLOADS = {
-    "toy": dict(lifting=True, batch=32, in_channels=1, out_channels=16, size=168, ns=3,
-                basis="A", eff=5, sigma_basis=2.0, isr=3.0),
-    "mnist-scale": dict(lifting=False, batch=128, in_channels=32, out_channels=63, size=56, ns=4,
-                        basis="B", eff=7, sigma_basis=1.5, isr=2.0),
+    "toy": dict(
+        lifting=True,
+        batch=32,
+        in_channels=1,
+        out_channels=16,
+        size=168,
+        ns=3,
+        basis="A",
+        eff=5,
+        sigma_basis=2.0,
+        isr=3.0,
+    ),
+    "mnist-scale": dict(
+        lifting=False,
+        batch=128,
+        in_channels=32,
+        out_channels=63,
+        size=56,
+        ns=4,
+        basis="B",
+        eff=7,
+        sigma_basis=1.5,
+        isr=2.0,
+    ),
 }
-VARIANTS = [("conv2d", None, None), ("direct", "direct", False), ("direct", "direct", True),
-            ("separable", "separable", False), ("separable", "separable", True)]
+VARIANTS = [
+    ("conv2d", None, None),
+    ("direct", "direct", False),
+    ("direct", "direct", True),
+    ("separable", "separable", False),
+    ("separable", "separable", True),
+]
 
 
 def build_layer(work, path, learnable, device):
     mode = "isr" if learnable else "fixed"
     scales = InternalScales(work["ns"], work["sigma_basis"], work["isr"], mode=mode)
     kind = ScaleConvZ2H if work["lifting"] else ScaleConvHH
-    layer = kind(work["in_channels"], work["out_channels"], scales, basis=work["basis"],
-                 eff=work["eff"], path=path)
+    layer = kind(work["in_channels"], work["out_channels"], scales, basis=work["basis"], eff=work["eff"], path=path)
     return layer.to(device)
 
 
@@ -100,6 +124,7 @@ def best_times_ms(steps, repeat, device):
     Rounds visit the steps in turn, so a burst of load from other processes
     hits every variant alike; the best of the rounds estimates the unloaded time.
     """
+
     def synchronise():
         if device == "cuda":
             torch.cuda.synchronize()
@@ -133,8 +158,17 @@ def run_workload(name, repeat, device):
         scale_params = [] if path is None else scale_parameters(layer)
         steps.append(training_step(forward, params, x, scale_params))
         rows.append({"workload": name, "variant": variant, "path": path})
-    chosen = choose_path(work["batch"], work["in_channels"], 1 if work["lifting"] else work["ns"], 1,
-                         work["out_channels"], work["ns"], work["size"], work["size"], size)
+    chosen = choose_path(
+        work["batch"],
+        work["in_channels"],
+        1 if work["lifting"] else work["ns"],
+        1,
+        work["out_channels"],
+        work["ns"],
+        work["size"],
+        work["size"],
+        size,
+    )
     times = best_times_ms(steps, repeat, device)
     for row, ms in zip(rows, times):
         row["ms_per_step"] = round(ms, 1)
@@ -154,8 +188,9 @@ def markdown(rows):
     lines = ["| workload | variant | ms / step | ratio to conv2d |", "|---|---|---:|---:|"]
     for row in rows:
         mark = " (auto)" if row["auto_choice"] else ""
-        lines.append(f"| {row['workload']} | {row['variant']}{mark} | {row['ms_per_step']:.0f} | "
-                     f"{row['ratio_to_conv2d']:.3f} |")
+        lines.append(
+            f"| {row['workload']} | {row['variant']}{mark} | {row['ms_per_step']:.0f} | {row['ratio_to_conv2d']:.3f} |"
+        )
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ Prints one row per measurement: the best and the median wall time over the
 repeats, and the target from issue 2 (suggest well under 1 s as a process,
 the combined fit under 3 s). Timings depend on machine load, which is shown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,8 @@ def modules_loaded_by_suggest() -> list[str]:
         "from cli.main import main\n"
         f"sys.argv = ['tolcli', *{SUGGEST!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY_MODULES!r}))), file=sys.stderr)\n"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        f"print(json.dumps(sorted(loaded & set({HEAVY_MODULES!r}))), file=sys.stderr)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return json.loads(run.stderr.strip().splitlines()[-1])
@@ -88,18 +90,31 @@ def measure(repeats: int) -> list[dict]:
         ("python -c pass (interpreter start)", time_process([sys.executable, "-c", "pass"], repeats), None),
         ("import cli.suggest (process)", time_process([sys.executable, "-c", "import cli.suggest"], repeats), None),
         ("tolcli " + " ".join(SUGGEST), time_process(command + SUGGEST, repeats), 1.0),
-        ("tolcli suggest ... --ns auto --json", time_process(command + SUGGEST[:-3] + ["--ns", "auto", "--json"],
-                                                             repeats), None),
+        (
+            "tolcli suggest ... --ns auto --json",
+            time_process(command + SUGGEST[:-3] + ["--ns", "auto", "--json"], repeats),
+            None,
+        ),
         ("suggest(): fit only, N_S = 3", time_call(lambda: suggest(dist, 3), repeats), None),
         ("suggest_ns(): N_S = 1..8", time_call(lambda: suggest_ns(dist), repeats), None),
         ("combined_fit(): thesis, KL(model||data)", time_call(lambda: combined_fit(thesis, 3), repeats), 3.0),
-        ("combined_fit(): thesis, KL(data||model)",
-         time_call(lambda: combined_fit(thesis, 3, direction="data-model"), repeats), 3.0),
-        ("fit_tau_from_errors(): 12 models x 45 scales", time_call(lambda: fit_tau_from_errors(models), repeats),
-         None),
+        (
+            "combined_fit(): thesis, KL(data||model)",
+            time_call(lambda: combined_fit(thesis, 3, direction="data-model"), repeats),
+            3.0,
+        ),
+        ("fit_tau_from_errors(): 12 models x 45 scales", time_call(lambda: fit_tau_from_errors(models), repeats), None),
     ]
-    return [{"name": name, "repeats": len(times), "best_s": min(times), "median_s": statistics.median(times),
-             "target_s": target} for name, times, target in rows]
+    return [
+        {
+            "name": name,
+            "repeats": len(times),
+            "best_s": min(times),
+            "median_s": statistics.median(times),
+            "target_s": target,
+        }
+        for name, times, target in rows
+    ]
 
 
 def main() -> None:
@@ -110,8 +125,11 @@ def main() -> None:
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     rows = measure(args.repeats)
-    context = {"cpus": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
-               "heavy_modules_loaded_by_suggest": modules_loaded_by_suggest()}
+    context = {
+        "cpus": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+        "heavy_modules_loaded_by_suggest": modules_loaded_by_suggest(),
+    }
     if args.json:
         print(json.dumps({"context": context, "timings": rows}, indent=2))
         return
@@ -120,8 +138,10 @@ def main() -> None:
     for row in rows:
         target = "" if row["target_s"] is None else f"< {row['target_s']:g}"
         print(f"{row['name'].ljust(width)}  {row['best_s']:8.3f}  {row['median_s']:10.3f}  {target}")
-    print(f"\n{context['cpus']} CPUs, load average {context['load_average_1min']:.2f}; "
-          f"heavy modules loaded by suggest: {context['heavy_modules_loaded_by_suggest'] or 'none'}")
+    print(
+        f"\n{context['cpus']} CPUs, load average {context['load_average_1min']:.2f}; "
+        f"heavy modules loaded by suggest: {context['heavy_modules_loaded_by_suggest'] or 'none'}"
+    )
 
 
 if __name__ == "__main__":

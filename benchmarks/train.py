@@ -7,12 +7,13 @@ Any model of `sesn.models` can be timed (MNIST-Scale ones on 28×28 digits).
     python benchmarks/train.py [--models toy-fixed,toy-isr] [--batch 32] [--steps 5]
                                [--device auto] [--threads N] [--json]
 
-A step is what `sesn.training` runs per batch: (render the batch,) forward,
+A step is what `sesn.train.loop` runs per batch: (render the batch,) forward,
 cross-entropy, backward, Adam. For toy networks, each stage (scale conv, max
 over scales, ReLU + batch norm, pool + linear) is also timed alone, forward +
 backward on the same batch, beside its share of the whole step. Digits are
 random MNIST-shaped images (speed does not depend on the pixel values).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile, record_function
 
-from sesn.datasets import build_dataset
-from sesn.mnist import MNIST
+from sesn.data.mnist import MNIST
+from sesn.data.registry import build_dataset
 from sesn.models import ToyNet, make_model, model_spec
 from tolerance.distributions import make_distribution
 
@@ -46,8 +47,10 @@ def random_batches(model: str, batch: int, device: torch.device, with_data: bool
         y = torch.randint(0, 10, (batch,), generator=generator).to(device)
         while True:
             yield x, y
-    digits = MNIST(torch.randint(0, 256, (4 * batch + 2, 28, 28), dtype=torch.uint8, generator=generator),
-                   torch.randint(0, 10, (4 * batch + 2,), generator=generator))
+    digits = MNIST(
+        torch.randint(0, 256, (4 * batch + 2, 28, 28), dtype=torch.uint8, generator=generator),
+        torch.randint(0, 10, (4 * batch + 2,), generator=generator),
+    )
     dist = make_distribution("loguniform", 1, 8) if dataset == "dynamic-mnist" else None
     split = build_dataset(dataset, mnist=digits, dist=dist, sizes=(4 * batch, 1, 1)).train
     epoch = 0
@@ -95,9 +98,15 @@ def measure(name: str, batch: int, steps: int, device: torch.device, with_data: 
         for phase, seconds in training_step(model, optimizer, batches, device).items():
             phases[phase] += seconds / steps
     step = sum(phases.values())
-    return {"model": name, "data": "rendered" if with_data else "random tensor", "batch": batch,
-            "device": str(device), "ms_per_step": 1000 * step, "samples_per_s": batch / step,
-            **{f"{phase}_ms": 1000 * phases[phase] for phase in PHASES}}
+    return {
+        "model": name,
+        "data": "rendered" if with_data else "random tensor",
+        "batch": batch,
+        "device": str(device),
+        "ms_per_step": 1000 * step,
+        "samples_per_s": batch / step,
+        **{f"{phase}_ms": 1000 * phases[phase] for phase in PHASES},
+    }
 
 
 def stage_ms(name: str, batch: int, steps: int, device: torch.device) -> dict[str, float] | None:
@@ -119,7 +128,7 @@ def stage_ms(name: str, batch: int, steps: int, device: torch.device) -> dict[st
         x = x.detach().requires_grad_(stage != "scale conv")
         grad = torch.randn_like(forward(x))
 
-        def step():
+        def step(x=x, forward=forward, grad=grad):
             model.zero_grad(set_to_none=True)
             x.grad = None
             forward(x).backward(grad)
@@ -153,11 +162,20 @@ def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dic
     total = sum(e.self_cpu_time_total for e in ops)
     top = sorted(ops, key=lambda e: e.self_cpu_time_total, reverse=True)[:10]
     return {
-        "model": name, "batch": batch, "steps": steps,
+        "model": name,
+        "batch": batch,
+        "steps": steps,
         "wall_ms_per_step": wall_us / 1000 / steps,
         "operator_ms_per_step": total / 1000 / steps,
-        "top_ops": [{"op": e.key, "self_ms_per_step": e.self_cpu_time_total / 1000 / steps,
-                     "share": e.self_cpu_time_total / total, "calls_per_step": e.count / steps} for e in top],
+        "top_ops": [
+            {
+                "op": e.key,
+                "self_ms_per_step": e.self_cpu_time_total / 1000 / steps,
+                "share": e.self_cpu_time_total / total,
+                "calls_per_step": e.count / steps,
+            }
+            for e in top
+        ],
     }
 
 
@@ -169,7 +187,7 @@ def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dic
 @click.option("--threads", type=int, default=None, help="torch intra-op threads [default: torch's].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def main(models, batch, steps, device, threads, as_json):
-    from sesn.training import resolve_device
+    from sesn.train.loop import resolve_device
 
     if threads:
         torch.set_num_threads(threads)
@@ -179,9 +197,12 @@ def main(models, batch, steps, device, threads, as_json):
     for row in rows:
         if row["data"] == "random tensor":
             row["stages_ms"] = stage_ms(row["model"], batch, steps, device)
-    report = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
-              "torch": torch.__version__, "rows": rows,
-              "profile": profile_step(names[-1], batch, steps, device)}
+    report = {
+        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "torch": torch.__version__,
+        "rows": rows,
+        "profile": profile_step(names[-1], batch, steps, device),
+    }
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -189,22 +210,31 @@ def main(models, batch, steps, device, threads, as_json):
     click.echo("| model | data | batch | samples/s | ms/step | data | forward | backward | optimizer |")
     click.echo("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        click.echo(f"| {r['model']} | {r['data']} | {r['batch']} | {r['samples_per_s']:.1f} | {r['ms_per_step']:.0f} | "
-                   + " | ".join(f"{r[f'{p}_ms']:.0f}" for p in PHASES) + " |")
+        click.echo(
+            f"| {r['model']} | {r['data']} | {r['batch']} | {r['samples_per_s']:.1f} | {r['ms_per_step']:.0f} | "
+            + " | ".join(f"{r[f'{p}_ms']:.0f}" for p in PHASES)
+            + " |"
+        )
     for r in rows:
         if r.get("stages_ms"):
-            click.echo(f"\nstages of {r['model']} alone, forward + backward (share of its {r['ms_per_step']:.0f} ms step)")
+            click.echo(
+                f"\nstages of {r['model']} alone, forward + backward (share of its {r['ms_per_step']:.0f} ms step)"
+            )
             click.echo("| stage | ms | share |")
             click.echo("|---|---:|---:|")
             for stage, ms in r["stages_ms"].items():
                 click.echo(f"| {stage} | {ms:.0f} | {100 * ms / r['ms_per_step']:.0f} % |")
     p = report["profile"]
-    click.echo(f"\nprofile of {p['model']} (batch {p['batch']}, {p['steps']} steps with data): "
-               f"operators {p['operator_ms_per_step']:.0f} ms of {p['wall_ms_per_step']:.0f} ms wall per step")
+    click.echo(
+        f"\nprofile of {p['model']} (batch {p['batch']}, {p['steps']} steps with data): "
+        f"operators {p['operator_ms_per_step']:.0f} ms of {p['wall_ms_per_step']:.0f} ms wall per step"
+    )
     click.echo("| op | self ms/step | share | calls/step |")
     click.echo("|---|---:|---:|---:|")
     for op in p["top_ops"]:
-        click.echo(f"| {op['op']} | {op['self_ms_per_step']:.1f} | {100 * op['share']:.1f} % | {op['calls_per_step']:.0f} |")
+        click.echo(
+            f"| {op['op']} | {op['self_ms_per_step']:.1f} | {100 * op['share']:.1f} % | {op['calls_per_step']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

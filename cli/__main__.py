@@ -1,4 +1,5 @@
 """`python -m cli` runs `tolcli`."""
+
 from cli.main import main
 
 main()

@@ -1,6 +1,7 @@
 """`tolcli data`: build (or load from the cache) a realisation of the thesis's
 datasets, fingerprint it, and preview it. torch and matplotlib load only
 inside the commands."""
+
 from __future__ import annotations
 
 import json
@@ -13,31 +14,63 @@ from tolerance.distributions import NAMES as DIST_NAMES
 from tolerance.distributions import make_distribution
 
 DATASETS = ("dynamic-mnist", "mnist-scale")
-PREVIEW_SCALES = {"dynamic-mnist": (2 ** -0.5, 1.0, 2.0, 4.0, 8.0), "mnist-scale": (0.3, 0.5, 0.7, 1.0)}
+PREVIEW_SCALES = {"dynamic-mnist": (2**-0.5, 1.0, 2.0, 4.0, 8.0), "mnist-scale": (0.3, 0.5, 0.7, 1.0)}
 
 
 def dataset_options(command):
     """Add the options that choose a dataset realisation and where MNIST is."""
     options = [
         click.option("--dataset", type=click.Choice(DATASETS), required=True, help="Which dataset."),
-        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-                     help="Realisation (split and scales)."),
-        click.option("--dist", "dist_name", type=click.Choice(DIST_NAMES), default=None,
-                     help="dynamic-mnist: data scale distribution."),
-        click.option("--range", "scale_range", type=(float, float), default=None, metavar="LO HI",
-                     help="dynamic-mnist: data scale range, magnification factors, 0 < LO < HI."),
-        click.option("--std", type=float, default=None,
-                     help="dynamic-mnist: spread, octaves for lognormal, scale units for truncnormal."),
-        click.option("--file", "scale_file", type=click.Path(dir_okay=False), default=None,
-                     help="dynamic-mnist with --dist empirical: observed scales."),
+        click.option(
+            "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Realisation (split and scales)."
+        ),
+        click.option(
+            "--dist",
+            "dist_name",
+            type=click.Choice(DIST_NAMES),
+            default=None,
+            help="dynamic-mnist: data scale distribution.",
+        ),
+        click.option(
+            "--range",
+            "scale_range",
+            type=(float, float),
+            default=None,
+            metavar="LO HI",
+            help="dynamic-mnist: data scale range, magnification factors, 0 < LO < HI.",
+        ),
+        click.option(
+            "--std",
+            type=float,
+            default=None,
+            help="dynamic-mnist: spread, octaves for lognormal, scale units for truncnormal.",
+        ),
+        click.option(
+            "--file",
+            "scale_file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="dynamic-mnist with --dist empirical: observed scales.",
+        ),
         click.option("--column", default=None, help="empirical: the CSV column holding the scales."),
-        click.option("--sizes", type=(int, int, int), default=None, metavar="TRAIN VAL TEST",
-                     help="Split sizes [default: 10000 5000 50000 / 10000 2000 50000]."),
+        click.option(
+            "--sizes",
+            type=(int, int, int),
+            default=None,
+            metavar="TRAIN VAL TEST",
+            help="Split sizes [default: 10000 5000 50000 / 10000 2000 50000].",
+        ),
         click.option("--augment", is_flag=True, help='mnist-scale: the "+" variant (train-time rescaling).'),
-        click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
-                     help="Folder with the four MNIST IDX gz files [default: $SCALETOL_DATA]."),
-        click.option("--download", is_flag=True,
-                     help="Fetch missing MNIST files (into --data, $SCALETOL_DATA or the cache)."),
+        click.option(
+            "--data",
+            "data_dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Folder with the four MNIST IDX gz files [default: $SCALETOL_DATA].",
+        ),
+        click.option(
+            "--download", is_flag=True, help="Fetch missing MNIST files (into --data, $SCALETOL_DATA or the cache)."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -78,15 +111,20 @@ def make(as_json, **options):
 @data.command()
 @dataset_options
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Image file to write, e.g. preview.png.")
-@click.option("--scale", "scales", type=float, multiple=True,
-              help="Data scale of a column (repeatable) [default: 0.71 1 2 4 8 / 0.3 0.5 0.7 1].")
+@click.option(
+    "--scale",
+    "scales",
+    type=float,
+    multiple=True,
+    help="Data scale of a column (repeatable) [default: 0.71 1 2 4 8 / 0.3 0.5 0.7 1].",
+)
 @click.option("--count", type=click.IntRange(min=1), default=4, show_default=True, help="Digits (rows).")
 def preview(out, scales, count, **options):
     """Draw training digits as served and at several data scales."""
     fmt = _image_format(out)
     splits, dist = _build(**options)
-    from sesn.atomic import atomic_write
-    from sesn.preview import preview_figure
+    from scaletol.files import atomic_write
+    from sesn.data.preview import preview_figure
 
     title = f"{options['dataset']}{'+' if options['augment'] else ''}, seed {options['seed']}"
     if dist is not None:
@@ -107,8 +145,8 @@ def _build(dataset, seed, dist_name, scale_range, std, scale_file, column, sizes
     elif any(value is not None for value in (dist_name, scale_range, std, scale_file, column)):
         raise click.UsageError("mnist-scale has its own scale distribution: drop --dist/--range/--std/--file/--column")
     require_torch()
-    from sesn.datasets import build_dataset
-    from sesn.mnist import load_mnist
+    from sesn.data.mnist import load_mnist
+    from sesn.data.registry import build_dataset
 
     mnist = load_mnist(data_dir, download=download)
     return build_dataset(dataset, mnist=mnist, seed=seed, dist=dist, sizes=sizes, augment=augment), dist

@@ -1,4 +1,5 @@
 """Helpers shared by the commands for clean failures."""
+
 from __future__ import annotations
 
 import click
@@ -9,6 +10,4 @@ def require_torch() -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise click.ClickException(
-            "this command needs PyTorch: pip install 'scaletol[sesn]'"
-        ) from None
+        raise click.ClickException("this command needs PyTorch: pip install 'scaletol[sesn]'") from None

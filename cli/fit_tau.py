@@ -1,4 +1,5 @@
 """`tolcli fit-tau`: the tolerance τ, from several distributions at once or from recorded errors."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,25 @@ from tolerance.distributions import make_distributions
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @distribution_options
-@click.option("--ns", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Number of internal scales of every model (combined fit).")
-@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None,
-              help="Recorded per-scale errors: a CSV (data_scale, error, isr, ns, c_ref or sigma_basis "
-                   "[+ sigma_unit], optional seed) or a sesn results .nc file.")
+@click.option(
+    "--ns",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Number of internal scales of every model (combined fit).",
+)
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Recorded per-scale errors: a CSV (data_scale, error, isr, ns, c_ref or sigma_basis "
+    "[+ sigma_unit], optional seed) or a sesn results .nc file.",
+)
 @output_options
-def fit_tau(dist_names, ranges, std, scale_file, column, padding, kl_direction, sigma_unit,
-            ns, errors_path, as_json, plot_path):
+def fit_tau(
+    dist_names, ranges, std, scale_file, column, padding, kl_direction, sigma_unit, ns, errors_path, as_json, plot_path
+):
     """Fit the tolerance tau [octaves].
 
     With repeated --dist/--range: one tau shared by all distributions, with

@@ -4,6 +4,7 @@ Subcommands are imported only when invoked, so `tolcli suggest` never pays for
 torch or matplotlib. Bad input anywhere ends in one line on stderr and exit
 status 2 (set TOLCLI_DEBUG=1 to see the traceback instead).
 """
+
 from __future__ import annotations
 
 import importlib

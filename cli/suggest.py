@@ -3,6 +3,7 @@
 Also defines the distribution options shared with `tolcli fit-tau`. Heavy
 modules (matplotlib) load only for --plot, so the command starts fast.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,23 +38,57 @@ class NsType(click.ParamType):
 def distribution_options(command):
     """Add --dist/--range/--std/--file/--column/--padding/--kl-direction/--sigma-unit."""
     options = [
-        click.option("--dist", "dist_names", type=click.Choice(NAMES), multiple=True,
-                     help="Data scale distribution; repeat with --range for several "
-                          "(one --dist applies to every --range)."),
-        click.option("--range", "ranges", type=(float, float), multiple=True, metavar="LO HI",
-                     help="Data scale range: magnification factors, 0 < LO < HI (repeatable)."),
-        click.option("--std", type=float, default=None,
-                     help="Spread: octaves for lognormal, scale units for truncnormal "
-                          "(default: a quarter of the range's width)."),
-        click.option("--file", "scale_file", type=click.Path(dir_okay=False), default=None,
-                     help="empirical: observed scales, one number per line or a CSV column."),
+        click.option(
+            "--dist",
+            "dist_names",
+            type=click.Choice(NAMES),
+            multiple=True,
+            help="Data scale distribution; repeat with --range for several (one --dist applies to every --range).",
+        ),
+        click.option(
+            "--range",
+            "ranges",
+            type=(float, float),
+            multiple=True,
+            metavar="LO HI",
+            help="Data scale range: magnification factors, 0 < LO < HI (repeatable).",
+        ),
+        click.option(
+            "--std",
+            type=float,
+            default=None,
+            help="Spread: octaves for lognormal, scale units for truncnormal "
+            "(default: a quarter of the range's width).",
+        ),
+        click.option(
+            "--file",
+            "scale_file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="empirical: observed scales, one number per line or a CSV column.",
+        ),
         click.option("--column", default=None, help="empirical: the CSV column holding the scales."),
-        click.option("--padding", type=float, default=DEFAULT_PADDING, show_default=True,
-                     help="Half-normal tail width past bounded data [octaves]."),
-        click.option("--kl-direction", type=click.Choice(DIRECTIONS), default="model-data", show_default=True,
-                     help="model-data is KL(model||data), the thesis's fit; data-model the reverse."),
-        click.option("--sigma-unit", type=float, default=fit.DEFAULT_SIGMA_UNIT, show_default=True,
-                     help="Basis sigma [px] that suits data scale 1; sigma_basis = sigma_unit * c_ref."),
+        click.option(
+            "--padding",
+            type=float,
+            default=DEFAULT_PADDING,
+            show_default=True,
+            help="Half-normal tail width past bounded data [octaves].",
+        ),
+        click.option(
+            "--kl-direction",
+            type=click.Choice(DIRECTIONS),
+            default="model-data",
+            show_default=True,
+            help="model-data is KL(model||data), the thesis's fit; data-model the reverse.",
+        ),
+        click.option(
+            "--sigma-unit",
+            type=float,
+            default=fit.DEFAULT_SIGMA_UNIT,
+            show_default=True,
+            help="Basis sigma [px] that suits data scale 1; sigma_basis = sigma_unit * c_ref.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -62,8 +97,13 @@ def distribution_options(command):
 
 def output_options(command):
     """Add --json and --plot."""
-    command = click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
-                           help="Also write a figure to this file (e.g. fig.png).")(command)
+    command = click.option(
+        "--plot",
+        "plot_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Also write a figure to this file (e.g. fig.png).",
+    )(command)
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")(command)
 
 
@@ -89,18 +129,49 @@ def write_plot(path: str, draw, panels: int) -> None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @distribution_options
-@click.option("--ns", type=NsType(), default=3, show_default=True,
-              help=f"Number of internal scales, or 'auto' (tries 1..{fit.NS_MAX}; see --ns-tolerance).")
-@click.option("--ns-tolerance", type=float, default=fit.NS_TOLERANCE, show_default=True,
-              help="--ns auto picks the smallest N_S whose KL is within this many nats of the best.")
-@click.option("--tau", type=float, default=fit.DEFAULT_TAU, show_default=True,
-              help="Tolerance of each internal scale: std on the log2 axis [octaves].")
+@click.option(
+    "--ns",
+    type=NsType(),
+    default=3,
+    show_default=True,
+    help=f"Number of internal scales, or 'auto' (tries 1..{fit.NS_MAX}; see --ns-tolerance).",
+)
+@click.option(
+    "--ns-tolerance",
+    type=float,
+    default=fit.NS_TOLERANCE,
+    show_default=True,
+    help="--ns auto picks the smallest N_S whose KL is within this many nats of the best.",
+)
+@click.option(
+    "--tau",
+    type=float,
+    default=fit.DEFAULT_TAU,
+    show_default=True,
+    help="Tolerance of each internal scale: std on the log2 axis [octaves].",
+)
 @click.option("--isr", type=float, default=None, help="Fix the internal scale range (largest/smallest scale).")
-@click.option("--c-ref", type=float, default=None,
-              help="Fix c_ref, the data scale served by the smallest internal scale.")
+@click.option(
+    "--c-ref", type=float, default=None, help="Fix c_ref, the data scale served by the smallest internal scale."
+)
 @output_options
-def suggest(dist_names, ranges, std, scale_file, column, padding, kl_direction, sigma_unit,
-            ns, ns_tolerance, tau, isr, c_ref, as_json, plot_path):
+def suggest(
+    dist_names,
+    ranges,
+    std,
+    scale_file,
+    column,
+    padding,
+    kl_direction,
+    sigma_unit,
+    ns,
+    ns_tolerance,
+    tau,
+    isr,
+    c_ref,
+    as_json,
+    plot_path,
+):
     """Suggest internal scales for a data scale distribution.
 
     Fits the tolerance model (one normal of std TAU octaves per internal scale
@@ -136,6 +207,7 @@ def _plot(path, results, suggestions, *, auto: bool) -> None:
     from tolerance.plot import plot_ns_scan, plot_suggestions
 
     if auto and len(results) == 1:
+
         def draw(axes):
             plot_suggestions(suggestions, axes[:1])
             plot_ns_scan(results[0], axes[1])

@@ -1,5 +1,6 @@
 """`tolcli sweep`: a resumable grid of training runs merged into one results
 file (ISR × seeds × data ranges for one model, or models × seeds)."""
+
 from __future__ import annotations
 
 import json
@@ -14,15 +15,30 @@ from cli.train import MODEL_HELP, NumberList, config_changes, given_options, new
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--model", default=None, help="ISR sweep: the model, " + MODEL_HELP)
 @click.option("--isr", "isrs", type=float, multiple=True, help="ISR sweep: one fixed/initial ISR (repeat).")
-@click.option("--isr-grid", type=(float, float, int), default=None, metavar="LO HI N",
-              help="ISR sweep: N ISRs log-spaced from LO to HI (thesis: 1.5 7.65 15).")
-@click.option("--range", "ranges", type=(float, float), multiple=True, metavar="LO HI",
-              help="ISR sweep: a data scale range (repeat) [default: 1 8].")
+@click.option(
+    "--isr-grid",
+    type=(float, float, int),
+    default=None,
+    metavar="LO HI N",
+    help="ISR sweep: N ISRs log-spaced from LO to HI (thesis: 1.5 7.65 15).",
+)
+@click.option(
+    "--range",
+    "ranges",
+    type=(float, float),
+    multiple=True,
+    metavar="LO HI",
+    help="ISR sweep: a data scale range (repeat) [default: 1 8].",
+)
 @click.option("--models", default=None, help="Models sweep: comma-separated model names.")
 @click.option("--seeds", type=NumberList(int, minimum=0), default="0", show_default=True, help="Seeds, e.g. 0,1,2.")
 @shared_options
-@click.option("--out", type=click.Path(file_okay=False), required=True,
-              help="Sweep directory: cells/<run>/ and the merged results.nc.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Sweep directory: cells/<run>/ and the merged results.nc.",
+)
 @click.pass_context
 def sweep(ctx, model, isrs, isr_grid, ranges, models, seeds, out, data_root, device, quiet, as_json, **options):
     """Train every cell of a grid not yet finished in OUT (cut-off cells
@@ -33,8 +49,9 @@ def sweep(ctx, model, isrs, isr_grid, ranges, models, seeds, out, data_root, dev
     models sweep (Table 5):    --models mnist-scale-cnn,mnist-scale-sesn --dataset mnist-scale
     """
     require_torch()
-    from sesn.results import sweep_summary
-    from sesn.sweep import isr_cells, isr_grid as log_spaced, model_cells, run_sweep
+    from scaletol.results import sweep_summary
+    from sesn.train.sweep import isr_cells, model_cells, run_sweep
+    from sesn.train.sweep import isr_grid as log_spaced
 
     base_changes = config_changes(given_options(ctx, options), (None, None, None))
     if models is not None:
@@ -54,15 +71,26 @@ def sweep(ctx, model, isrs, isr_grid, ranges, models, seeds, out, data_root, dev
         cells = isr_cells(base, grid, seeds, list(ranges) or [base.range])
 
     trained = []
-    results = run_sweep(cells, out, data_root=data_root, device=device, progress=not quiet,
-                        on_cell=lambda cell, fresh: trained.append(fresh))
+    results = run_sweep(
+        cells,
+        out,
+        data_root=data_root,
+        device=device,
+        progress=not quiet,
+        on_cell=lambda cell, fresh: trained.append(fresh),
+    )
     table = sweep_summary(results)
     if as_json:
         labels = [dict(zip(table.index.names, k if isinstance(k, tuple) else (k,))) for k in table.index]
-        rows = [{**label, **{f"{name}_{stat}": _number(value, stat) for (name, stat), value in row.items()}}
-                for label, row in zip(labels, table.to_dict("records"))]
-        click.echo(json.dumps({"out": str(Path(out) / "results.nc"), "cells": len(cells),
-                               "trained": sum(trained), "summary": rows}))
+        rows = [
+            {**label, **{f"{name}_{stat}": _number(value, stat) for (name, stat), value in row.items()}}
+            for label, row in zip(labels, table.to_dict("records"))
+        ]
+        click.echo(
+            json.dumps(
+                {"out": str(Path(out) / "results.nc"), "cells": len(cells), "trained": sum(trained), "summary": rows}
+            )
+        )
         return
     click.echo(f"{len(cells)} cells, {sum(trained)} trained now; merged into {Path(out) / 'results.nc'}")
     click.echo(table.to_string(float_format=lambda v: f"{v:.3f}"))

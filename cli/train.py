@@ -3,6 +3,7 @@
 Also defines the options shared with `tolcli sweep` and `tolcli evaluate`.
 torch loads only when a command runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,16 +15,32 @@ from click.core import ParameterSource
 from cli.errors import require_torch
 from tolerance.distributions import NAMES as DIST_NAMES
 
-MODEL_HELP = ("toy-MODE (dynamic-mnist), mnist-scale-cnn, mnist-scale-sesn or mnist-scale-MODE; "
-              "MODE is fixed (toy only), isr, ratio, spacings or direct.")
+MODEL_HELP = (
+    "toy-MODE (dynamic-mnist), mnist-scale-cnn, mnist-scale-sesn or mnist-scale-MODE; "
+    "MODE is fixed (toy only), isr, ratio, spacings or direct."
+)
 
 # option name -> TrainConfig field, for options whose value goes straight in
 CONFIG_FIELDS = {
-    "model": "model", "dataset": "dataset", "dist": "dist", "scale_range": "range", "augment": "augment",
-    "seed": "seed", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "scale_lr": "scale_lr",
-    "scale_warmup": "scale_warmup", "ns": "ns", "sigma_basis": "sigma_basis", "isr": "isr",
-    "scales": "scales", "max_kernel": "max_kernel", "eval_range": "eval_range",
-    "eval_per_octave": "eval_per_octave", "eval_limit": "eval_limit",
+    "model": "model",
+    "dataset": "dataset",
+    "dist": "dist",
+    "scale_range": "range",
+    "augment": "augment",
+    "seed": "seed",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "scale_lr": "scale_lr",
+    "scale_warmup": "scale_warmup",
+    "ns": "ns",
+    "sigma_basis": "sigma_basis",
+    "isr": "isr",
+    "scales": "scales",
+    "max_kernel": "max_kernel",
+    "eval_range": "eval_range",
+    "eval_per_octave": "eval_per_octave",
+    "eval_limit": "eval_limit",
 }
 LIMITS = ("limit_train", "limit_val", "limit_test")
 
@@ -57,46 +74,101 @@ def _add(command, options):
 def shared_options(command):
     """Data, schedule, model-scale, evaluation and runtime options of
     `train` and `sweep` (all default to the TrainConfig defaults)."""
-    return _add(command, [
-        click.option("--dataset", type=click.Choice(("dynamic-mnist", "mnist-scale")), default=None,
-                     help="Dataset [default: dynamic-mnist]."),
-        click.option("--dist", type=click.Choice(DIST_NAMES), default=None,
-                     help="dynamic-mnist: data scale distribution [default: loguniform]."),
-        click.option("--augment", is_flag=True, default=None, help='mnist-scale: the "+" variant.'),
-        click.option("--epochs", type=int, default=None, help="Epochs [default: 60]."),
-        click.option("--batch-size", type=int, default=None, help="Batch size [default: 128, or all training samples if fewer]."),
-        click.option("--lr", type=float, default=None, help="Adam learning rate of the weights [default: 0.01]."),
-        click.option("--scale-lr", type=float, default=None,
-                     help="Learning rate of the scale parameters [default: 0.01 toy, 0.005 mnist-scale]."),
-        click.option("--scale-warmup", type=int, default=None,
-                     help="Warm-up epochs of the scale parameters [default: 5 toy, 10 mnist-scale]."),
-        click.option("--limit-train", type=int, default=None, help="Training samples [default: 10000]."),
-        click.option("--limit-val", type=int, default=None, help="Validation samples [default: 5000 / 2000]."),
-        click.option("--limit-test", type=int, default=None, help="Test samples [default: 50000]."),
-        click.option("--ns", type=int, default=None, help="Number of internal scales [default: 3 toy, 4 mnist-scale]."),
-        click.option("--sigma-basis", type=float, default=None, help="Smallest internal scale, px [default: 2 / 1.5]."),
-        click.option("--scales", type=NumberList(float), default=None,
-                     help="Initial scales, px, for fixed/spacings/direct, e.g. 2,3.46,6."),
-        click.option("--fixed-sigma", is_flag=True, default=None, help="Keep σ_basis fixed while learning the rest."),
-        click.option("--max-kernel", type=int, default=None, help="Cap on the kernel size, px (odd)."),
-        click.option("--eval-range", type=(float, float), default=None, metavar="LO HI",
-                     help="Per-scale evaluation range [default: 2^-0.5 2^3.5 / 0.3 1]."),
-        click.option("--eval-per-octave", type=float, default=None,
-                     help="Per-scale evaluation steps per octave [default: 11, i.e. 45 scales]."),
-        click.option("--eval-limit", type=int, default=None,
-                     help="Test digits shown at every evaluation scale [default: all]."),
-        click.option("--data", "data_root", type=click.Path(file_okay=False), default=None,
-                     help="Folder with the MNIST IDX gz files [default: $SCALETOL_DATA]."),
-        click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda."),
-        click.option("--quiet", is_flag=True, help="No progress bars."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
-    ])
+    return _add(
+        command,
+        [
+            click.option(
+                "--dataset",
+                type=click.Choice(("dynamic-mnist", "mnist-scale")),
+                default=None,
+                help="Dataset [default: dynamic-mnist].",
+            ),
+            click.option(
+                "--dist",
+                type=click.Choice(DIST_NAMES),
+                default=None,
+                help="dynamic-mnist: data scale distribution [default: loguniform].",
+            ),
+            click.option("--augment", is_flag=True, default=None, help='mnist-scale: the "+" variant.'),
+            click.option("--epochs", type=int, default=None, help="Epochs [default: 60]."),
+            click.option(
+                "--batch-size",
+                type=int,
+                default=None,
+                help="Batch size [default: 128, or all training samples if fewer].",
+            ),
+            click.option("--lr", type=float, default=None, help="Adam learning rate of the weights [default: 0.01]."),
+            click.option(
+                "--scale-lr",
+                type=float,
+                default=None,
+                help="Learning rate of the scale parameters [default: 0.01 toy, 0.005 mnist-scale].",
+            ),
+            click.option(
+                "--scale-warmup",
+                type=int,
+                default=None,
+                help="Warm-up epochs of the scale parameters [default: 5 toy, 10 mnist-scale].",
+            ),
+            click.option("--limit-train", type=int, default=None, help="Training samples [default: 10000]."),
+            click.option("--limit-val", type=int, default=None, help="Validation samples [default: 5000 / 2000]."),
+            click.option("--limit-test", type=int, default=None, help="Test samples [default: 50000]."),
+            click.option(
+                "--ns", type=int, default=None, help="Number of internal scales [default: 3 toy, 4 mnist-scale]."
+            ),
+            click.option(
+                "--sigma-basis", type=float, default=None, help="Smallest internal scale, px [default: 2 / 1.5]."
+            ),
+            click.option(
+                "--scales",
+                type=NumberList(float),
+                default=None,
+                help="Initial scales, px, for fixed/spacings/direct, e.g. 2,3.46,6.",
+            ),
+            click.option(
+                "--fixed-sigma", is_flag=True, default=None, help="Keep σ_basis fixed while learning the rest."
+            ),
+            click.option("--max-kernel", type=int, default=None, help="Cap on the kernel size, px (odd)."),
+            click.option(
+                "--eval-range",
+                type=(float, float),
+                default=None,
+                metavar="LO HI",
+                help="Per-scale evaluation range [default: 2^-0.5 2^3.5 / 0.3 1].",
+            ),
+            click.option(
+                "--eval-per-octave",
+                type=float,
+                default=None,
+                help="Per-scale evaluation steps per octave [default: 11, i.e. 45 scales].",
+            ),
+            click.option(
+                "--eval-limit",
+                type=int,
+                default=None,
+                help="Test digits shown at every evaluation scale [default: all].",
+            ),
+            click.option(
+                "--data",
+                "data_root",
+                type=click.Path(file_okay=False),
+                default=None,
+                help="Folder with the MNIST IDX gz files [default: $SCALETOL_DATA].",
+            ),
+            click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda."),
+            click.option("--quiet", is_flag=True, help="No progress bars."),
+            click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."),
+        ],
+    )
 
 
 def given_options(ctx: click.Context, options: dict) -> dict:
     """The options the user actually passed (not left at their default)."""
-    return {name: value for name, value in options.items()
-            if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
+    return {
+        name: value
+        for name, value in options.items()
+        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+    }
 
 
 def config_changes(given: dict, sizes: tuple[int, int, int]) -> dict:
@@ -112,7 +184,7 @@ def config_changes(given: dict, sizes: tuple[int, int, int]) -> dict:
 def new_config(changes: dict):
     """A TrainConfig from option changes, split sizes defaulting per dataset;
     without --batch-size, fewer training samples than a batch make one batch."""
-    from sesn.config import DATASET_DEFAULTS, TrainConfig
+    from sesn.train.config import DATASET_DEFAULTS, TrainConfig
 
     dataset = changes.get("dataset", "dynamic-mnist")
     if "sizes" in changes:
@@ -126,14 +198,28 @@ def new_config(changes: dict):
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--model", default=None, help="Model name: " + MODEL_HELP)
-@click.option("--range", "scale_range", type=(float, float), default=None, metavar="LO HI",
-              help="dynamic-mnist: data scale range, magnification factors [default: 1 8].")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="Seed of everything: data realisation, weights, batch order [default: 0].")
+@click.option(
+    "--range",
+    "scale_range",
+    type=(float, float),
+    default=None,
+    metavar="LO HI",
+    help="dynamic-mnist: data scale range, magnification factors [default: 1 8].",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seed of everything: data realisation, weights, batch order [default: 0].",
+)
 @click.option("--isr", type=float, default=None, help="Fixed or initial internal scale range [default: 3 / 2].")
 @shared_options
-@click.option("--out", type=click.Path(file_okay=False), required=True,
-              help="Run directory: config.json, checkpoint.pt, metrics.csv, results.nc.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Run directory: config.json, checkpoint.pt, metrics.csv, results.nc.",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out (its config.json is used).")
 @click.pass_context
 def train(ctx, out, resume, data_root, device, quiet, as_json, **options):
@@ -143,8 +229,9 @@ def train(ctx, out, resume, data_root, device, quiet, as_json, **options):
     Example: tolcli train --model toy-isr --dist loguniform --range 1 8 --epochs 60 --out runs/isr-1-8
     """
     require_torch()
-    from sesn.config import TrainConfig
-    from sesn.training import CONFIG_FILE, train as run_training
+    from sesn.train.config import TrainConfig
+    from sesn.train.loop import CONFIG_FILE
+    from sesn.train.loop import train as run_training
 
     given = given_options(ctx, options)
     saved = Path(out) / CONFIG_FILE
@@ -171,7 +258,6 @@ def run_report(summary: dict) -> str:
     if summary["scales"]:
         scales = ", ".join(f"{s:.3f}" for s in summary["scales"])
         lines.append(f"scales       σ_basis {summary['sigma_basis']:.3f} px, ISR {summary['isr']:.3f}  [{scales}] px")
-    lines.append(f"speed        {summary['samples_per_s']:.1f} training samples/s, "
-                 f"{summary['parameters']} parameters")
+    lines.append(f"speed        {summary['samples_per_s']:.1f} training samples/s, {summary['parameters']} parameters")
     lines.append(f"wrote        {Path(summary['out']) / 'results.nc'}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ Reuses (or runs) the ISR sweep of fig3_fig4.py and the learned runs of
 table4.py under the same root. Writes ROOT/table2.md and ROOT/fig6.png (thesis
 Fig. 6: ISR and σ_basis per epoch of the run on [1, 8], seed 0).
 """
+
 from __future__ import annotations
 
 import click
@@ -17,11 +18,19 @@ import pandas as pd
 
 matplotlib.use("Agg")
 
-from sesn.figures import plot_scales_over_epochs, save_figure  # noqa: E402
-from sesn.results import by_range, learned_scale_parameters  # noqa: E402
 from training_protocol import (  # noqa: E402
-    THESIS_RANGES, example_options, isr_sweep, learned_toy, learned_toy_dir, mean_std, setup, write_report,
+    THESIS_RANGES,
+    example_options,
+    isr_sweep,
+    learned_toy,
+    learned_toy_dir,
+    mean_std,
+    setup,
+    write_report,
 )
+
+from scaletol.figures import plot_scales_over_epochs, save_figure  # noqa: E402
+from scaletol.results import by_range, learned_scale_parameters  # noqa: E402
 
 # Table 2: (learned σ_basis, learned ISR, error %) and (best fixed ISR, error %)
 THESIS = {
@@ -37,9 +46,13 @@ def main(protocol, out, data_root, device, quiet):
     p, root, run, started = setup(protocol, out, data_root, device, quiet)
     fixed = dict(by_range(isr_sweep(p, root, **run)))
     learned = learned_toy(p, root, ["toy-isr"], **run)
-    lines = [f"Table 2 ({p.name} protocol; thesis / ours, errors in %)", "",
-             "| data range | learned σ_basis | learned ISR | test error, learned | best fixed ISR "
-             "| test error, best fixed |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"Table 2 ({p.name} protocol; thesis / ours, errors in %)",
+        "",
+        "| data range | learned σ_basis | learned ISR | test error, learned | best fixed ISR "
+        "| test error, best fixed |",
+        "|---|---|---|---|---|---|",
+    ]
     for bounds in THESIS_RANGES:
         grid = learned[bounds]
         params = learned_scale_parameters(grid)
@@ -55,8 +68,9 @@ def main(protocol, out, data_root, device, quiet):
             f"{t_best_err} / {mean_std(100 * sweep['test_error'].isel(isr=best).values)}",
         ]
         lines.append(f"| [{bounds[0]:g}, {bounds[1]:.3g}] | " + " | ".join(cells) + " |")
-    metrics = pd.read_csv(learned_toy_dir(root, THESIS_RANGES[2]) / "cells" / f"toy-isr_seed{p.toy_seeds[0]}"
-                          / "metrics.csv")
+    metrics = pd.read_csv(
+        learned_toy_dir(root, THESIS_RANGES[2]) / "cells" / f"toy-isr_seed{p.toy_seeds[0]}" / "metrics.csv"
+    )
     ax = plot_scales_over_epochs(metrics)
     ax.set_title("toy-isr on log-uniform [1, 8], initial ISR 3 and σ_basis 2 px", fontsize="medium")
     save_figure(ax.figure, root / "fig6.png")

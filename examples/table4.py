@@ -7,12 +7,12 @@ individual spacings, σ_basis plus ISR (ours) — all initialised at
 
 Writes ROOT/table4.md.
 """
+
 from __future__ import annotations
 
 import json
 
 import click
-
 from training_protocol import THESIS_RANGES, example_options, learned_toy, mean_std, setup, write_report
 
 MODELS = {"toy-direct": "Direct", "toy-spacings": "Individual Spacing", "toy-isr": "ISR"}
@@ -35,9 +35,12 @@ THESIS = {
 def main(protocol, out, data_root, device, quiet):
     p, root, run, started = setup(protocol, out, data_root, device, quiet)
     grids = learned_toy(p, root, list(MODELS), **run)
-    lines = [f"Table 4 ({p.name} protocol; thesis / ours; scales in px, errors in %)", "",
-             "| data range | parameterisation | scale 1 | scale 2 | scale 3 | test error |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"Table 4 ({p.name} protocol; thesis / ours; scales in px, errors in %)",
+        "",
+        "| data range | parameterisation | scale 1 | scale 2 | scale 3 | test error |",
+        "|---|---|---|---|---|---|",
+    ]
     for bounds in THESIS_RANGES:
         grid = grids[bounds]
         configs = json.loads(grid.attrs["configs"])

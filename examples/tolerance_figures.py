@@ -13,6 +13,7 @@ Writes to OUT_DIR:
 and prints the reproduction table (ours vs thesis, both KL directions) and how
 the fitting grid's lower margin moves τ, as markdown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,12 @@ from tolerance.errors_fit import fit_tau_from_errors, predicted_errors
 from tolerance.errors_io import read_errors
 from tolerance.fit import combined_fit, suggest, suggest_ns
 from tolerance.plot import (
-    figure_with_axes, plot_combined, plot_errors_fit, plot_ns_scan, plot_suggestion, save_figure,
+    figure_with_axes,
+    plot_combined,
+    plot_errors_fit,
+    plot_ns_scan,
+    plot_suggestion,
+    save_figure,
 )
 
 THESIS_TAU = 0.459
@@ -93,14 +99,18 @@ def errors_figure(out_dir: str, csv_path: str) -> tuple[str, float, float]:
 
 
 def reproduction_table(forward, reverse) -> str:
-    lines = ["| data (log-uniform) | thesis c_ref, ISR | KL(model‖data) c_ref, ISR | KL(data‖model) c_ref, ISR "
-             "| best trained ISR |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| data (log-uniform) | thesis c_ref, ISR | KL(model‖data) c_ref, ISR | KL(data‖model) c_ref, ISR "
+        "| best trained ISR |",
+        "|---|---|---|---|---|",
+    ]
     for i, b in enumerate(UPPER_OCTAVES):
         f, r = forward.suggestions[i], reverse.suggestions[i]
         c_ref, isr = THESIS_C_REF_ISR[i]
-        lines.append(f"| [1, 2^{b:g}] | {c_ref:.3f}, {isr:.3f} | {f.c_ref:.3f}, {f.isr:.3f} | "
-                     f"{r.c_ref:.3f}, {r.isr:.3f} | {THESIS_BEST_TRAINED_ISR[i]} |")
+        lines.append(
+            f"| [1, 2^{b:g}] | {c_ref:.3f}, {isr:.3f} | {f.c_ref:.3f}, {f.isr:.3f} | "
+            f"{r.c_ref:.3f}, {r.isr:.3f} | {THESIS_BEST_TRAINED_ISR[i]} |"
+        )
     lines.append(f"| τ (shared) | {THESIS_TAU:.3f} | {forward.tau:.3f} | {reverse.tau:.3f} | |")
     lines.append(f"| total KL [nats] | | {forward.fit.objective:.4f} | {reverse.fit.objective:.4f} | |")
     return "\n".join(lines)
@@ -109,8 +119,10 @@ def reproduction_table(forward, reverse) -> str:
 def margin_table() -> str:
     lines = ["| grid below / above the data [octaves] | τ, KL(model‖data) | τ, KL(data‖model) |", "|---|---|---|"]
     for margins in ((1.0, 2.0), (1.0, 1.0), (2.0, 2.0), (3.0, 3.0)):
-        taus = [combined_fit(thesis_distributions(), 3, direction=d, margins=margins).tau
-                for d in ("model-data", "data-model")]
+        taus = [
+            combined_fit(thesis_distributions(), 3, direction=d, margins=margins).tau
+            for d in ("model-data", "data-model")
+        ]
         note = " (default, the thesis's grid)" if margins == (1.0, 2.0) else ""
         lines.append(f"| {margins[0]:g} / {margins[1]:g}{note} | {taus[0]:.3f} | {taus[1]:.3f} |")
     return "\n".join(lines)
@@ -125,8 +137,13 @@ def main() -> None:
     reverse = combined_fit(thesis_distributions(), 3, direction="data-model")
     csv_path = synthetic_errors_csv(args.out_dir)
     errors_path, tau, tau_stderr = errors_figure(args.out_dir, csv_path)
-    written = [figure_2(args.out_dir), figure_5(args.out_dir, forward), ns_auto_figure(args.out_dir),
-               csv_path, errors_path]
+    written = [
+        figure_2(args.out_dir),
+        figure_5(args.out_dir, forward),
+        ns_auto_figure(args.out_dir),
+        csv_path,
+        errors_path,
+    ]
     print("## Combined fit: ours vs thesis\n")
     print(reproduction_table(forward, reverse))
     print("\n## Fitting grid margins and τ\n")

@@ -12,6 +12,7 @@ Two protocols:
 Runs live under one root folder and are shared: the examples reuse each
 other's finished runs, and every sweep resumes where it stopped.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,10 +23,10 @@ import click
 import numpy as np
 import xarray as xr
 
-from sesn.config import TrainConfig
-from sesn.sweep import isr_cells, isr_grid, model_cells, run_sweep
+from sesn.train.config import TrainConfig
+from sesn.train.sweep import isr_cells, isr_grid, model_cells, run_sweep
 
-THESIS_RANGES = ((1.0, 2 ** 1.5), (1.0, 2 ** 2.25), (1.0, 2 ** 3))  # [1, 2.83], [1, 4.76], [1, 8]
+THESIS_RANGES = ((1.0, 2**1.5), (1.0, 2**2.25), (1.0, 2**3))  # [1, 2.83], [1, 4.76], [1, 8]
 
 
 @dataclass(frozen=True)
@@ -53,31 +54,75 @@ class Protocol:
 
 
 FULL = Protocol(
-    name="full", batch_size=128, toy_sizes=(10000, 5000, 50000), toy_epochs=60, toy_milestones=(20, 40), toy_scale_warmup=5,
-    toy_seeds=(0, 1, 2), isrs=tuple(isr_grid(1.5, 7.65, 15)), eval_per_octave=11, eval_limit=10000,
-    toy_max_kernel=None, mnist_sizes=(10000, 2000, 50000), mnist_epochs=60, mnist_milestones=(20, 40),
-    mnist_scale_warmup=10, mnist_seeds=(0, 1, 2, 3, 4, 5), mnist_max_kernel=None,
+    name="full",
+    batch_size=128,
+    toy_sizes=(10000, 5000, 50000),
+    toy_epochs=60,
+    toy_milestones=(20, 40),
+    toy_scale_warmup=5,
+    toy_seeds=(0, 1, 2),
+    isrs=tuple(isr_grid(1.5, 7.65, 15)),
+    eval_per_octave=11,
+    eval_limit=10000,
+    toy_max_kernel=None,
+    mnist_sizes=(10000, 2000, 50000),
+    mnist_epochs=60,
+    mnist_milestones=(20, 40),
+    mnist_scale_warmup=10,
+    mnist_seeds=(0, 1, 2, 3, 4, 5),
+    mnist_max_kernel=None,
 )
 REDUCED = Protocol(
-    name="reduced", batch_size=32, toy_sizes=(600, 300, 500), toy_epochs=4, toy_milestones=(3,),
-    toy_scale_warmup=1, toy_seeds=(0,), isrs=tuple(isr_grid(1.5, 7.65, 3)), eval_per_octave=2, eval_limit=150,
-    toy_max_kernel=None, mnist_sizes=(1000, 300, 1000), mnist_epochs=3, mnist_milestones=(2,),
-    mnist_scale_warmup=1, mnist_seeds=(0,), mnist_max_kernel=None,
+    name="reduced",
+    batch_size=32,
+    toy_sizes=(600, 300, 500),
+    toy_epochs=4,
+    toy_milestones=(3,),
+    toy_scale_warmup=1,
+    toy_seeds=(0,),
+    isrs=tuple(isr_grid(1.5, 7.65, 3)),
+    eval_per_octave=2,
+    eval_limit=150,
+    toy_max_kernel=None,
+    mnist_sizes=(1000, 300, 1000),
+    mnist_epochs=3,
+    mnist_milestones=(2,),
+    mnist_scale_warmup=1,
+    mnist_seeds=(0,),
+    mnist_max_kernel=None,
 )
 PROTOCOLS = {p.name: p for p in (FULL, REDUCED)}
 
 
 def toy_config(p: Protocol, model: str, **changes) -> TrainConfig:
-    return TrainConfig(model=model, sizes=p.toy_sizes, batch_size=p.batch_size, epochs=p.toy_epochs, milestones=p.toy_milestones,
-                       scale_warmup=p.toy_scale_warmup, eval_per_octave=p.eval_per_octave,
-                       eval_limit=p.eval_limit, max_kernel=p.toy_max_kernel, **changes)
+    return TrainConfig(
+        model=model,
+        sizes=p.toy_sizes,
+        batch_size=p.batch_size,
+        epochs=p.toy_epochs,
+        milestones=p.toy_milestones,
+        scale_warmup=p.toy_scale_warmup,
+        eval_per_octave=p.eval_per_octave,
+        eval_limit=p.eval_limit,
+        max_kernel=p.toy_max_kernel,
+        **changes,
+    )
 
 
 def mnist_scale_config(p: Protocol, model: str, augment: bool) -> TrainConfig:
-    return TrainConfig(model=model, dataset="mnist-scale", augment=augment, sizes=p.mnist_sizes, batch_size=p.batch_size,
-                       epochs=p.mnist_epochs, milestones=p.mnist_milestones,
-                       scale_warmup=p.mnist_scale_warmup, eval_per_octave=p.eval_per_octave,
-                       eval_limit=p.eval_limit, max_kernel=p.mnist_max_kernel)
+    return TrainConfig(
+        model=model,
+        dataset="mnist-scale",
+        augment=augment,
+        sizes=p.mnist_sizes,
+        batch_size=p.batch_size,
+        epochs=p.mnist_epochs,
+        milestones=p.mnist_milestones,
+        scale_warmup=p.mnist_scale_warmup,
+        eval_per_octave=p.eval_per_octave,
+        eval_limit=p.eval_limit,
+        max_kernel=p.mnist_max_kernel,
+    )
 
 
 def isr_sweep(p: Protocol, root: Path, **run) -> xr.Dataset:
@@ -123,10 +168,19 @@ def example_options(command):
     """--protocol, --out, --data, --device, --quiet for every example."""
     options = [
         click.option("--protocol", type=click.Choice(sorted(PROTOCOLS)), default="reduced", show_default=True),
-        click.option("--out", type=click.Path(file_okay=False), default=None,
-                     help="Root folder of the runs [default: runs/<protocol>]."),
-        click.option("--data", "data_root", type=click.Path(file_okay=False), default=None,
-                     help="MNIST folder [default: $SCALETOL_DATA]."),
+        click.option(
+            "--out",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Root folder of the runs [default: runs/<protocol>].",
+        ),
+        click.option(
+            "--data",
+            "data_root",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="MNIST folder [default: $SCALETOL_DATA].",
+        ),
         click.option("--device", default="auto", show_default=True),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
@@ -138,7 +192,7 @@ def example_options(command):
 def setup(protocol: str, out: str | None, data_root, device, quiet) -> tuple[Protocol, Path, dict, float]:
     """The protocol, the runs root, the keyword arguments for run_sweep, and
     the start time."""
-    from sesn.mnist import load_mnist
+    from sesn.data.mnist import load_mnist
 
     root = Path(out or f"runs/{protocol}")
     run = dict(mnist=load_mnist(data_root), device=device, progress=not quiet)
@@ -147,7 +201,7 @@ def setup(protocol: str, out: str | None, data_root, device, quiet) -> tuple[Pro
 
 def write_report(root: Path, name: str, text: str, started: float) -> None:
     """Print `text` and save it as ROOT/<name>.md with the elapsed time."""
-    from sesn.atomic import atomic_write_text
+    from scaletol.files import atomic_write_text
 
     minutes = (time.perf_counter() - started) / 60
     text = f"{text}\n\n(elapsed {minutes:.1f} min, runs in {root})\n"

@@ -12,6 +12,7 @@
 Every MNIST-Scale model has about 495k parameters (channels 32, 63, 95; 7×7
 weights per filter: 49 pixels or 49 basis functions).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from sesn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection
-from sesn.scales import InternalScales
+from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection
+from sesn.nn.scales import InternalScales
 
 SCALE_OPTIONS = ("ns", "sigma_basis", "isr", "scales", "learn_sigma", "max_kernel", "k")
 LEARNABLE_MODES = ("isr", "ratio", "spacings", "direct")
@@ -31,8 +32,16 @@ class ToyNet(nn.Module):
     max over scales → ReLU → BatchNorm → 42×42 max pool → Linear(256, 10).
     Input [B, 1, 168, 168] → logits [B, 10]."""
 
-    def __init__(self, scales: InternalScales, *, filters: int = 16, k: float = 4.0,
-                 max_kernel: int | None = None, image_size: int = 168, pool: int = 42):
+    def __init__(
+        self,
+        scales: InternalScales,
+        *,
+        filters: int = 16,
+        k: float = 4.0,
+        max_kernel: int | None = None,
+        image_size: int = 168,
+        pool: int = 42,
+    ):
         super().__init__()
         self.scales = scales
         self.conv = ScaleConvZ2H(1, filters, scales, basis="A", eff=5, k=k, max_kernel=max_kernel)
@@ -49,8 +58,11 @@ class ToyNet(nn.Module):
 def _head(in_features: int, dropout: float) -> nn.Sequential:
     """Linear → 256 → BN → ReLU → Dropout → Linear(256, 10) (SESN's head)."""
     return nn.Sequential(
-        nn.Linear(in_features, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU(),
-        nn.Dropout(dropout), nn.Linear(256, 10),
+        nn.Linear(in_features, 256, bias=False),
+        nn.BatchNorm1d(256),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(256, 10),
     )
 
 
@@ -60,20 +72,35 @@ class MnistScaleSESN(nn.Module):
     norm) → max over scales → ReLU, 8×8 max pool → BN → head.
     Input [B, 1, 28, 28] → logits [B, 10]."""
 
-    def __init__(self, scales: InternalScales, *, channels=(32, 63, 95), k: float = 4.0,
-                 max_kernel: int | None = None, mult: float = 1.5, dropout: float = 0.7):
+    def __init__(
+        self,
+        scales: InternalScales,
+        *,
+        channels=(32, 63, 95),
+        k: float = 4.0,
+        max_kernel: int | None = None,
+        mult: float = 1.5,
+        dropout: float = 0.7,
+    ):
         super().__init__()
         c1, c2, c3 = channels
         conv = dict(basis="B", eff=7, k=k, max_kernel=max_kernel, mult=mult, bias=True)
         self.scales = scales
         self.features = nn.Sequential(
             nn.Upsample(scale_factor=2),
-            ScaleConvZ2H(1, c1, scales, **conv), nn.ReLU(),
-            nn.MaxPool3d((1, 2, 2)), ScaleBatchNorm(c1),
-            ScaleConvHH(c1, c2, scales, scale_size=1, **conv), nn.ReLU(),
-            nn.MaxPool3d((1, 2, 2)), ScaleBatchNorm(c2),
-            ScaleConvHH(c2, c3, scales, scale_size=1, **conv), ScaleProjection("max"), nn.ReLU(),
-            nn.MaxPool2d(8, padding=2), nn.BatchNorm2d(c3),
+            ScaleConvZ2H(1, c1, scales, **conv),
+            nn.ReLU(),
+            nn.MaxPool3d((1, 2, 2)),
+            ScaleBatchNorm(c1),
+            ScaleConvHH(c1, c2, scales, scale_size=1, **conv),
+            nn.ReLU(),
+            nn.MaxPool3d((1, 2, 2)),
+            ScaleBatchNorm(c2),
+            ScaleConvHH(c2, c3, scales, scale_size=1, **conv),
+            ScaleProjection("max"),
+            nn.ReLU(),
+            nn.MaxPool2d(8, padding=2),
+            nn.BatchNorm2d(c3),
         )
         self.head = _head(4 * c3, dropout)
 
@@ -89,9 +116,18 @@ class MnistScaleCNN(nn.Module):
         c1, c2, c3 = channels
         self.features = nn.Sequential(
             nn.Upsample(scale_factor=2),
-            nn.Conv2d(1, c1, 7, padding=3), nn.ReLU(), nn.MaxPool2d(2), nn.BatchNorm2d(c1),
-            nn.Conv2d(c1, c2, 7, padding=3), nn.ReLU(), nn.MaxPool2d(2), nn.BatchNorm2d(c2),
-            nn.Conv2d(c2, c3, 7, padding=3), nn.ReLU(), nn.MaxPool2d(8, padding=2), nn.BatchNorm2d(c3),
+            nn.Conv2d(1, c1, 7, padding=3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.BatchNorm2d(c1),
+            nn.Conv2d(c1, c2, 7, padding=3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.BatchNorm2d(c2),
+            nn.Conv2d(c2, c3, 7, padding=3),
+            nn.ReLU(),
+            nn.MaxPool2d(8, padding=2),
+            nn.BatchNorm2d(c3),
         )
         self.head = _head(4 * c3, dropout)
 
@@ -129,8 +165,10 @@ MNIST_SCALE_SCALES = dict(ns=4, sigma_basis=1.5, isr=2.0)
 
 _SPECS = (
     [ModelSpec(f"toy-{mode}", "dynamic-mnist", mode, TOY_SCALES) for mode in ("fixed",) + LEARNABLE_MODES]
-    + [ModelSpec("mnist-scale-cnn", "mnist-scale", None),
-       ModelSpec("mnist-scale-sesn", "mnist-scale", "fixed", MNIST_SCALE_SCALES)]
+    + [
+        ModelSpec("mnist-scale-cnn", "mnist-scale", None),
+        ModelSpec("mnist-scale-sesn", "mnist-scale", "fixed", MNIST_SCALE_SCALES),
+    ]
     + [ModelSpec(f"mnist-scale-{mode}", "mnist-scale", mode, MNIST_SCALE_SCALES) for mode in LEARNABLE_MODES]
 )
 SPECS = {spec.name: spec for spec in _SPECS}

@@ -5,6 +5,7 @@ distribution exposes `pdf(x)` on the log2 axis (integrating to 1 over x, no
 padding), `sample(n, rng)` in scale units, `bounds` (scale units, or None when
 the support is unbounded) and `to_dict()`. `make_distribution` builds one by name.
 """
+
 from __future__ import annotations
 
 import math
@@ -133,7 +134,7 @@ class LogNormal(ScaleDistribution):
         self.bounds = None
 
     @classmethod
-    def from_range(cls, lo: float, hi: float, std: float | None = None) -> "LogNormal":
+    def from_range(cls, lo: float, hi: float, std: float | None = None) -> LogNormal:
         """Centred (geometrically) on [lo, hi]; std a quarter of its width in octaves."""
         lo, hi = check_scale_range(lo, hi)
         a, b = math.log2(lo), math.log2(hi)
@@ -229,9 +230,8 @@ def make_distributions(names, ranges, *, std=None, file=None, column=None) -> li
         raise ValueError("no distribution given (use --dist NAME --range LO HI)")
     if names == ["empirical"] and not ranges:
         return [make_distribution("empirical", file=file, column=column)]
-    if "empirical" in names:
-        if len(names) > 1 or ranges:
-            raise ValueError("'empirical' reads its scales from --file: give it alone, without --range")
+    if "empirical" in names and (len(names) > 1 or ranges):
+        raise ValueError("'empirical' reads its scales from --file: give it alone, without --range")
     if not ranges:
         raise ValueError(f"distribution {names[0]!r} needs a scale range LO HI")
     if len(names) == 1:

@@ -6,6 +6,7 @@ observations and renormalised there, so it is bounded like the parametric
 distributions and gets the same padding. Observations are binned into
 `KDE_BINS` equal bins before smoothing, which keeps large files fast.
 """
+
 from __future__ import annotations
 
 import csv
@@ -80,7 +81,7 @@ class Empirical(ScaleDistribution):
         self._mass_inside = float(np.dot(self._weights, inside))
 
     @classmethod
-    def from_file(cls, path, column: str | None = None) -> "Empirical":
+    def from_file(cls, path, column: str | None = None) -> Empirical:
         """Read observed scales (see `read_scales`) into a distribution."""
         scales = read_scales(path, column)
         try:

@@ -18,6 +18,7 @@ local minima start `scipy.optimize.least_squares` over all parameters. The
 standard error of τ is sqrt(diag(s² (JᵀJ)⁻¹)) with J the Jacobian at the
 optimum and s² = RSS / (points - parameters).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,8 +63,10 @@ def _check_models(models: list[ModelErrors]) -> None:
         raise ValueError("no models to fit")
     for model in models:
         if model.data_scales.size < MIN_POINTS_PER_MODEL:
-            raise ValueError(f"model {model.label} has {model.data_scales.size} error points; "
-                             f"fitting needs at least {MIN_POINTS_PER_MODEL} per model")
+            raise ValueError(
+                f"model {model.label} has {model.data_scales.size} error points; "
+                f"fitting needs at least {MIN_POINTS_PER_MODEL} per model"
+            )
         if np.unique(model.data_scales).size < MIN_POINTS_PER_MODEL:
             raise ValueError(f"model {model.label} needs errors at {MIN_POINTS_PER_MODEL} distinct data scales")
 
@@ -76,11 +79,13 @@ def fit_tau_from_errors(models: list[ModelErrors]) -> TauFromErrors:
     points = sum(model.data_scales.size for model in models)
 
     def residuals(p):
-        tau, floors, gains = p[0], p[1:k + 1], p[k + 1:]
-        return np.concatenate([
-            predicted_errors(m.data_scales, m.internal_scales, tau, f, g) - m.errors
-            for m, f, g in zip(models, floors, gains)
-        ])
+        tau, floors, gains = p[0], p[1 : k + 1], p[k + 1 :]
+        return np.concatenate(
+            [
+                predicted_errors(m.data_scales, m.internal_scales, tau, f, g) - m.errors
+                for m, f, g in zip(models, floors, gains)
+            ]
+        )
 
     profile = np.array([_profile(models, tau) for tau in TAU_GRID])
     is_local_min = np.r_[True, profile[1:] <= profile[:-1]] & np.r_[profile[:-1] <= profile[1:], True]
@@ -115,7 +120,11 @@ def fit_tau_from_errors(models: list[ModelErrors]) -> TauFromErrors:
         starts=int(len(starts)),
     )
     return TauFromErrors(
-        tau=tau, tau_stderr=tau_stderr, models=models,
-        floors=best.x[1:k + 1].copy(), gains=best.x[k + 1:].copy(),
-        rms=float(np.sqrt(rss / points)), fit=fit,
+        tau=tau,
+        tau_stderr=tau_stderr,
+        models=models,
+        floors=best.x[1 : k + 1].copy(),
+        gains=best.x[k + 1 :].copy(),
+        rms=float(np.sqrt(rss / points)),
+        fit=fit,
     )

@@ -13,6 +13,7 @@ Two inputs, both giving one `ModelErrors` per trained model:
 
 pandas and xarray are imported only here, on use.
 """
+
 from __future__ import annotations
 
 import json
@@ -103,17 +104,20 @@ def read_errors_csv(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
         missing.append("c_ref or sigma_basis")
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(frame.columns)})")
-    table = pd.DataFrame({
-        "data_scale": _checked_column(frame, "data_scale", path, positive=True),
-        "error": _checked_column(frame, "error", path, low=0, high=1),
-        "isr": _checked_column(frame, "isr", path, low=1),
-        "ns": _checked_column(frame, "ns", path, low=1, integer=True),
-    })
+    table = pd.DataFrame(
+        {
+            "data_scale": _checked_column(frame, "data_scale", path, positive=True),
+            "error": _checked_column(frame, "error", path, low=0, high=1),
+            "isr": _checked_column(frame, "isr", path, low=1),
+            "ns": _checked_column(frame, "ns", path, low=1, integer=True),
+        }
+    )
     if "c_ref" in frame.columns:
         table["c_ref"] = _checked_column(frame, "c_ref", path, positive=True)
     else:
-        units = (_checked_column(frame, "sigma_unit", path, positive=True) if "sigma_unit" in frame.columns
-                 else sigma_unit)
+        units = (
+            _checked_column(frame, "sigma_unit", path, positive=True) if "sigma_unit" in frame.columns else sigma_unit
+        )
         table["c_ref"] = _checked_column(frame, "sigma_basis", path, positive=True) / units
     keys = ["isr", "ns", "c_ref"]
     if "seed" in frame.columns:
@@ -124,12 +128,14 @@ def read_errors_csv(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
         label = dict(zip(keys, key))
         label = {k: (int(v) if k in ("seed", "ns") else float(v)) for k, v in label.items()}
         rows = rows.sort_values("data_scale")
-        models.append(ModelErrors(
-            label=label,
-            internal_scales=internal_scales(label["c_ref"], label["isr"], label["ns"]),
-            data_scales=rows["data_scale"].to_numpy(),
-            errors=rows["error"].to_numpy(),
-        ))
+        models.append(
+            ModelErrors(
+                label=label,
+                internal_scales=internal_scales(label["c_ref"], label["isr"], label["ns"]),
+                data_scales=rows["data_scale"].to_numpy(),
+                errors=rows["error"].to_numpy(),
+            )
+        )
     return models
 
 
@@ -161,8 +167,9 @@ def read_errors_netcdf(path) -> list[ModelErrors]:
                 raise ValueError(f"{path}: missing variable {name!r}")
         model_dims = [d for d in MODEL_DIMS if d in dataset["error"].dims]
         if len(model_dims) != 1 or "data_scale" not in dataset["error"].dims:
-            raise ValueError(f"{path}: error must have dims (seed, isr or config, data_scale), "
-                             f"got {dataset['error'].dims}")
+            raise ValueError(
+                f"{path}: error must have dims (seed, isr or config, data_scale), got {dataset['error'].dims}"
+            )
         model_dim = model_dims[0]
         shared = _json_attr(dataset, "config", path)
         per_run = _json_attr(dataset, "configs", path)
@@ -185,12 +192,14 @@ def read_errors_netcdf(path) -> list[ModelErrors]:
                 if settings.get("dataset", "dynamic-mnist") == "dynamic-mnist" and "range" in settings:
                     label["range"] = "{:.3g}-{:.3g}".format(*settings["range"])
                 sigma_unit = check_positive(f"{path}: sigma_unit [px] of {label}", settings.get("sigma_unit", 2.0))
-                models.append(ModelErrors(
-                    label=label,
-                    internal_scales=px / sigma_unit,
-                    data_scales=data_scales[known],
-                    errors=errors[known],
-                ))
+                models.append(
+                    ModelErrors(
+                        label=label,
+                        internal_scales=px / sigma_unit,
+                        data_scales=data_scales[known],
+                        errors=errors[known],
+                    )
+                )
     if not models:
         raise ValueError(f"{path} holds no models with internal scales and recorded errors")
     return models

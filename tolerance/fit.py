@@ -11,10 +11,11 @@ c_ref >= half the data's smallest scale (the thesis's c_ref >= 0.5 for data
 starting at scale 1, written relative to the data so that fits are scale
 covariant). Starts are deterministic and never at ISR = 1, a saddle point.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from tolerance.kl import check_direction
 from tolerance.mixture import check_ns
 from tolerance.optimise import multistart_nelder_mead
 from tolerance.padding import DEFAULT_PADDING
-from tolerance.result import CombinedFit, FitResult, NsScan, Suggestion
+from tolerance.result import CombinedFit, NsScan, Suggestion
 
 DEFAULT_TAU = 0.459  # octaves, the thesis's combined fit
 DEFAULT_SIGMA_UNIT = 2.0  # px: basis σ that suits data scale 1 (thesis toy network)
@@ -45,7 +46,7 @@ _AT_BOUND = 1e-6
 def _scales(u: float, v: float, ns: int) -> np.ndarray:
     """Internal scales 2^(u + v·i/(ns-1)) in data units, shape [ns]."""
     if ns == 1:
-        return np.array([2.0 ** u])
+        return np.array([2.0**u])
     return np.exp2(u + v * np.arange(ns) / (ns - 1))
 
 
@@ -89,13 +90,20 @@ def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None):
         u, v = unpack(p)
         return target.kl(_scales(u, v, ns), tau, direction)
 
-    free = [(label, name, low) for label, name, low, is_free in (
-        ("c_ref", "log2_c_ref", _lower_u(target), free_u),
-        ("isr", "log2_isr", _LOG2_MIN_ISR, free_v),
-    ) if is_free]
+    free = [
+        (label, name, low)
+        for label, name, low, is_free in (
+            ("c_ref", "log2_c_ref", _lower_u(target), free_u),
+            ("isr", "log2_isr", _LOG2_MIN_ISR, free_v),
+        )
+        if is_free
+    ]
     best, fit = multistart_nelder_mead(
-        objective, _starts(target, free_u, free_v, v_fixed),
-        [name for _, name, _ in free], [low for _, _, low in free], [STEP_OCTAVES] * len(free),
+        objective,
+        _starts(target, free_u, free_v, v_fixed),
+        [name for _, name, _ in free],
+        [low for _, _, low in free],
+        [STEP_OCTAVES] * len(free),
     )
     at_bound = tuple(label for (label, _, low), value in zip(free, best) if value <= low + _AT_BOUND)
     u, v = unpack(best)
@@ -103,8 +111,13 @@ def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None):
 
 
 def _check_common(ns, tau, sigma_unit, direction, padding):
-    return (check_ns(ns), check_positive("tau [octaves]", tau), check_positive("sigma_unit [px]", sigma_unit),
-            check_direction(direction), check_positive("padding width [octaves]", padding))
+    return (
+        check_ns(ns),
+        check_positive("tau [octaves]", tau),
+        check_positive("sigma_unit [px]", sigma_unit),
+        check_direction(direction),
+        check_positive("padding width [octaves]", padding),
+    )
 
 
 def _target(dist, padding, margins) -> FitTarget:
@@ -144,9 +157,18 @@ def suggest(
     u, v, at_bound, fit = _fit_at_tau(target, ns, tau, direction, c_ref, isr)
     fixed = ("tau",) + tuple(name for name, value in (("c_ref", c_ref), ("isr", isr)) if value is not None)
     return Suggestion(
-        dist=dist, ns=ns, tau=tau, c_ref=2.0 ** u, isr=2.0 ** v,
-        kl=target.kl(_scales(u, v, ns), tau, direction), direction=direction, padding=padding,
-        sigma_unit=sigma_unit, fixed=fixed, at_bound=at_bound, fit=fit,
+        dist=dist,
+        ns=ns,
+        tau=tau,
+        c_ref=2.0**u,
+        isr=2.0**v,
+        kl=target.kl(_scales(u, v, ns), tau, direction),
+        direction=direction,
+        padding=padding,
+        sigma_unit=sigma_unit,
+        fixed=fixed,
+        at_bound=at_bound,
+        fit=fit,
     )
 
 
@@ -201,7 +223,7 @@ def combined_fit(
 
     def unpack(p):
         us = p[:k]
-        vs = p[k:2 * k] if with_isr else np.zeros(k)
+        vs = p[k : 2 * k] if with_isr else np.zeros(k)
         return us, vs, p[-1]
 
     def objective(p):
@@ -219,12 +241,23 @@ def combined_fit(
     us, vs, tau = unpack(best)
     suggestions = []
     for i, (target, u, v) in enumerate(zip(targets, us, vs)):
-        at_bound = tuple(name for name, value, low in (("c_ref", u, lower[i]),
-                                                      ("isr", v if with_isr else math.inf, _LOG2_MIN_ISR))
-                         if value <= low + _AT_BOUND)
-        suggestions.append(Suggestion(
-            dist=target.dist, ns=ns, tau=float(tau), c_ref=2.0 ** u, isr=2.0 ** v,
-            kl=target.kl(_scales(u, v, ns), tau, direction), direction=direction, padding=padding,
-            sigma_unit=sigma_unit, at_bound=at_bound + (("tau",) if tau <= MIN_TAU + _AT_BOUND else ()),
-        ))
+        at_bound = tuple(
+            name
+            for name, value, low in (("c_ref", u, lower[i]), ("isr", v if with_isr else math.inf, _LOG2_MIN_ISR))
+            if value <= low + _AT_BOUND
+        )
+        suggestions.append(
+            Suggestion(
+                dist=target.dist,
+                ns=ns,
+                tau=float(tau),
+                c_ref=2.0**u,
+                isr=2.0**v,
+                kl=target.kl(_scales(u, v, ns), tau, direction),
+                direction=direction,
+                padding=padding,
+                sigma_unit=sigma_unit,
+                at_bound=at_bound + (("tau",) if tau <= MIN_TAU + _AT_BOUND else ()),
+            )
+        )
     return CombinedFit(tau=float(tau), suggestions=suggestions, fit=fit)

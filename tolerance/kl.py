@@ -1,4 +1,5 @@
 """Kullback-Leibler divergence between densities sampled on a common grid."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ i = 0..N_S-1 (one scale c_ref when N_S = 1). Each tolerates data scales around
 it as a normal on x = log2(s) with std τ octaves; the model is the
 equal-weight mixture of those N_S normals.
 """
+
 from __future__ import annotations
 
 import math

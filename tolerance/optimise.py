@@ -1,7 +1,8 @@
 """Deterministic multi-start Nelder–Mead with lower bounds (scipy's bounded variant)."""
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy.optimize import minimize

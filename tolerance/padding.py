@@ -7,6 +7,7 @@ each bound b by f(b)·exp(-(x-b)²/(2w²)): a half-normal tail of width w octave
 padded density is continuous. The result is renormalised to integrate to 1.
 Unbounded distributions are used as they are.
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ returns the axis it drew on. `figure_with_axes` and `save_figure` make and
 write figures without pyplot (Agg canvas), as the command line does.
 matplotlib is imported inside the functions only.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,9 @@ def plot_suggestion(suggestion: Suggestion, ax=None, *, components: bool = True,
     ax.fill_between(x, data, color=DATA_COLOUR, alpha=0.35, lw=0, label="padded data density")
     if components:
         for i, component in enumerate(component_pdfs(x, scales, suggestion.tau)):
-            ax.plot(x, component, color=MODEL_COLOUR, lw=0.8, alpha=0.5,
-                    label="components (1/N_S each)" if i == 0 else None)
+            ax.plot(
+                x, component, color=MODEL_COLOUR, lw=0.8, alpha=0.5, label="components (1/N_S each)" if i == 0 else None
+            )
     ax.plot(x, mixture, color=MODEL_COLOUR, lw=2, label="tolerance mixture")
     for i, scale in enumerate(scales):
         ax.axvline(math.log2(scale), color=MODEL_COLOUR, ls="--", lw=1, label="internal scales" if i == 0 else None)
@@ -64,8 +66,11 @@ def plot_suggestion(suggestion: Suggestion, ax=None, *, components: bool = True,
     ax.set_ylim(0, headroom * max(data.max(), mixture.max()))
     ax.set_xlabel("data scale (log2 axis)")
     ax.set_ylabel("density per octave")
-    ax.set_title(f"{suggestion.dist.name} [{_range_text(suggestion)}]: N_S={suggestion.ns}, "
-                 f"c_ref={suggestion.c_ref:.3g}, ISR={suggestion.isr:.3g}, tau={suggestion.tau:.3g}", fontsize=9)
+    ax.set_title(
+        f"{suggestion.dist.name} [{_range_text(suggestion)}]: N_S={suggestion.ns}, "
+        f"c_ref={suggestion.c_ref:.3g}, ISR={suggestion.isr:.3g}, tau={suggestion.tau:.3g}",
+        fontsize=9,
+    )
     if legend:
         ax.legend(fontsize=7, loc="upper center", ncol=2)
     return ax
@@ -124,8 +129,9 @@ def plot_errors_fit(result: TauFromErrors, ax=None):
         label = " ".join(f"{k}={v:g}" for k, v in model.label.items())
         ax.plot(np.log2(model.data_scales), model.errors, ".", color=colour, ms=4, label=label)
         fine = np.geomspace(model.data_scales.min(), model.data_scales.max(), 200)
-        ax.plot(np.log2(fine), predicted_errors(fine, model.internal_scales, result.tau, floor, gain),
-                color=colour, lw=1)
+        ax.plot(
+            np.log2(fine), predicted_errors(fine, model.internal_scales, result.tau, floor, gain), color=colour, lw=1
+        )
     lo = min(np.log2(m.data_scales).min() for m in result.models)
     hi = max(np.log2(m.data_scales).max() for m in result.models)
     _octave_ticks(ax, lo, hi)

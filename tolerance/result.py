@@ -1,4 +1,5 @@
 """Result objects of the tolerance fits, each with `report()` (text) and `to_dict()` (JSON)."""
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,7 @@ def fmt(value: float) -> str:
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
     """Left-aligned text columns separated by two spaces."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
-             for row in [headers, *rows]]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [headers, *rows]]
     return "\n".join(lines)
 
 
@@ -59,11 +59,13 @@ class FitResult:
 
     def report(self) -> str:
         status = "converged" if self.success else "NOT converged"
-        return (f"{status}: objective {fmt(self.objective)} after {self.iterations} iterations "
-                f"({self.evaluations} evaluations, {self.starts} starts): {self.message}")
+        return (
+            f"{status}: objective {fmt(self.objective)} after {self.iterations} iterations "
+            f"({self.evaluations} evaluations, {self.starts} starts): {self.message}"
+        )
 
 
-def distribution_range(dist: "ScaleDistribution") -> list[float]:
+def distribution_range(dist: ScaleDistribution) -> list[float]:
     """[lo, hi] in scale units: the bounds, or a log-normal's central ±2 std range."""
     if dist.bounds is not None:
         return [float(b) for b in dist.bounds]
@@ -81,7 +83,7 @@ class Suggestion:
     parameters that ended on their lower bound; fit: None if nothing was fitted.
     """
 
-    dist: "ScaleDistribution"
+    dist: ScaleDistribution
     ns: int
     tau: float
     c_ref: float
@@ -151,8 +153,10 @@ def suggestion_table(suggestions: list[Suggestion]) -> str:
     """A readable table of suggestions with a header line and a legend."""
     first = suggestions[0]
     tau_note = "fixed" if "tau" in first.fixed else "fitted"
-    header = (f"tau = {fmt(first.tau)} octaves ({tau_note}), sigma_unit = {fmt(first.sigma_unit)} px, "
-              f"padding = {fmt(first.padding)} octaves, {KL_LABELS[first.direction]}")
+    header = (
+        f"tau = {fmt(first.tau)} octaves ({tau_note}), sigma_unit = {fmt(first.sigma_unit)} px, "
+        f"padding = {fmt(first.padding)} octaves, {KL_LABELS[first.direction]}"
+    )
     table = format_table(
         ["dist", "range", "ns", "c_ref", "ISR", "sigma_basis[px]", "internal scales (data scale)", "KL"],
         [s.row() for s in suggestions],
@@ -189,11 +193,14 @@ class NsScan:
     def report(self) -> str:
         scan = format_table(
             ["ns", "c_ref", "ISR", "KL", ""],
-            [[str(s.ns), fmt(s.c_ref), fmt(s.isr), fmt(s.kl), "<- chosen" if s is self.chosen else ""]
-             for s in self.candidates],
+            [
+                [str(s.ns), fmt(s.c_ref), fmt(s.isr), fmt(s.kl), "<- chosen" if s is self.chosen else ""]
+                for s in self.candidates
+            ],
         )
-        return "\n".join([f"N_S scan for {self.chosen.dist.name} ({self.rule}):", scan, "",
-                          suggestion_table([self.chosen])])
+        return "\n".join(
+            [f"N_S scan for {self.chosen.dist.name} ({self.rule}):", scan, "", suggestion_table([self.chosen])]
+        )
 
 
 @dataclass
@@ -217,8 +224,13 @@ class CombinedFit:
         }
 
     def report(self) -> str:
-        return "\n".join([f"combined fit of {len(self.suggestions)} distributions: tau = {fmt(self.tau)} octaves",
-                          suggestion_table(self.suggestions), self.fit.report()])
+        return "\n".join(
+            [
+                f"combined fit of {len(self.suggestions)} distributions: tau = {fmt(self.tau)} octaves",
+                suggestion_table(self.suggestions),
+                self.fit.report(),
+            ]
+        )
 
 
 @dataclass
@@ -231,7 +243,7 @@ class TauFromErrors:
 
     tau: float
     tau_stderr: float
-    models: list["ModelErrors"]
+    models: list[ModelErrors]
     floors: np.ndarray
     gains: np.ndarray
     rms: float
@@ -241,16 +253,18 @@ class TauFromErrors:
         inputs = []
         for model, floor, gain in zip(self.models, self.floors, self.gains):
             scales = model.internal_scales
-            inputs.append({
-                "label": model.label,
-                "ns": int(scales.size),
-                "c_ref": float(scales[0]),
-                "isr": float(scales[-1] / scales[0]),
-                "internal_scales": scales.tolist(),
-                "floor": float(floor),
-                "gain": float(gain),
-                "points": int(model.data_scales.size),
-            })
+            inputs.append(
+                {
+                    "label": model.label,
+                    "ns": int(scales.size),
+                    "c_ref": float(scales[0]),
+                    "isr": float(scales[-1] / scales[0]),
+                    "internal_scales": scales.tolist(),
+                    "floor": float(floor),
+                    "gain": float(gain),
+                    "points": int(model.data_scales.size),
+                }
+            )
         stderr = self.tau_stderr if math.isfinite(self.tau_stderr) else None
         return {"tau": self.tau, "tau_stderr": stderr, "rms": self.rms, "inputs": inputs, "fit": self.fit.to_dict()}
 
@@ -258,9 +272,20 @@ class TauFromErrors:
         rows = []
         for item in self.to_dict()["inputs"]:
             label = " ".join(f"{k}={v}" for k, v in item["label"].items()) or "-"
-            rows.append([label, str(item["ns"]), fmt(item["c_ref"]), fmt(item["isr"]),
-                         fmt(item["floor"]), fmt(item["gain"]), str(item["points"])])
+            rows.append(
+                [
+                    label,
+                    str(item["ns"]),
+                    fmt(item["c_ref"]),
+                    fmt(item["isr"]),
+                    fmt(item["floor"]),
+                    fmt(item["gain"]),
+                    str(item["points"]),
+                ]
+            )
         table = format_table(["model", "ns", "c_ref", "ISR", "floor", "gain", "points"], rows)
-        head = (f"tau = {fmt(self.tau)} +- {fmt(self.tau_stderr)} octaves from {len(self.models)} models "
-                f"(rms residual {fmt(self.rms)})")
+        head = (
+            f"tau = {fmt(self.tau)} +- {fmt(self.tau_stderr)} octaves from {len(self.models)} models "
+            f"(rms residual {fmt(self.rms)})"
+        )
         return "\n".join([head, table, self.fit.report()])

@@ -1,4 +1,5 @@
 """Fixtures of the tolcli tests: a fake MNIST folder and in-process tolcli runs."""
+
 import gzip
 import hashlib
 import struct
@@ -14,11 +15,16 @@ from cli.main import main
 def fake_mnist(tmp_path, monkeypatch):
     """fake_mnist(n_train, n_test) → a folder of random IDX gz files that pass
     the checksum check (tmp_path/mnist)."""
-    def write(n_train, n_test):
-        from sesn import mnist as mnist_module
 
-        shapes = {"train-images-idx3-ubyte.gz": (n_train, 28, 28), "train-labels-idx1-ubyte.gz": (n_train,),
-                  "t10k-images-idx3-ubyte.gz": (n_test, 28, 28), "t10k-labels-idx1-ubyte.gz": (n_test,)}
+    def write(n_train, n_test):
+        from sesn.data import mnist as mnist_module
+
+        shapes = {
+            "train-images-idx3-ubyte.gz": (n_train, 28, 28),
+            "train-labels-idx1-ubyte.gz": (n_train,),
+            "t10k-images-idx3-ubyte.gz": (n_test, 28, 28),
+            "t10k-labels-idx1-ubyte.gz": (n_test,),
+        }
         rng = np.random.default_rng(0)
         directory = tmp_path / "mnist"
         directory.mkdir()
@@ -51,6 +57,7 @@ def tolcli():
 def one_line_error():
     """one_line_error(result, *fragments): exit status 2 and one stderr line
     'tolcli: error: ...' holding every fragment."""
+
     def check(result, *fragments):
         assert result.exit_code == 2, result.output
         lines = result.stderr.strip().splitlines()

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from matplotlib.image import imread
 
 from cli.main import main
-from sesn import mnist as mnist_module
+from sesn.data import mnist as mnist_module
 
 SIZES = ["--sizes", "40", "20", "60"]
 DYNAMIC = ["--dataset", "dynamic-mnist", "--dist", "loguniform", "--range", "1", "8"]
@@ -97,11 +97,13 @@ def test_impossible_split_sizes_are_named(data_dir, one_line_error):
     one_line_error(result, "(100, 50, 50)", "only 160 available")
 
 
-@pytest.mark.parametrize("scale_range, fragment", [(("0", "8"), "got 0.0"), (("-1", "8"), "got -1.0"),
-                                                    (("8", "1"), "[8, 1]")])
+@pytest.mark.parametrize(
+    ("scale_range", "fragment"), [(("0", "8"), "got 0.0"), (("-1", "8"), "got -1.0"), (("8", "1"), "[8, 1]")]
+)
 def test_impossible_scale_ranges_are_named(data_dir, scale_range, fragment, one_line_error):
-    result = run("make", "--dataset", "dynamic-mnist", "--dist", "loguniform", "--range", *scale_range,
-                 "--data", str(data_dir))
+    result = run(
+        "make", "--dataset", "dynamic-mnist", "--dist", "loguniform", "--range", *scale_range, "--data", str(data_dir)
+    )
     one_line_error(result, fragment)
 
 
@@ -117,8 +119,21 @@ def test_mnist_scale_refuses_a_distribution(data_dir, one_line_error):
 @pytest.mark.parametrize("dataset", [["--dataset", "mnist-scale", "--augment"], DYNAMIC])
 def test_preview_writes_a_grid_of_digits(data_dir, tmp_path, dataset):
     out = tmp_path / "preview.png"
-    result = run("preview", *dataset, "--data", str(data_dir), *SIZES, "--count", "2",
-                 "--scale", "0.5", "--scale", "2", "--out", str(out))
+    result = run(
+        "preview",
+        *dataset,
+        "--data",
+        str(data_dir),
+        *SIZES,
+        "--count",
+        "2",
+        "--scale",
+        "0.5",
+        "--scale",
+        "2",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     image = imread(out)
     assert image.shape[1] > image.shape[0]  # 3 columns (as served, 0.5, 2) by 2 rows
@@ -129,7 +144,9 @@ def test_preview_writes_a_grid_of_digits(data_dir, tmp_path, dataset):
 
 
 def test_preview_checks_the_output_path_first(data_dir, tmp_path, one_line_error):
-    result = run("preview", "--dataset", "mnist-scale", "--data", str(data_dir), "--out", str(tmp_path / "no" / "p.png"))
+    result = run(
+        "preview", "--dataset", "mnist-scale", "--data", str(data_dir), "--out", str(tmp_path / "no" / "p.png")
+    )
     one_line_error(result, "does not exist")
     result = run("preview", "--dataset", "mnist-scale", "--data", str(data_dir), "--out", str(tmp_path / "p.xyz"))
     one_line_error(result, "p.xyz", "image format")

@@ -78,9 +78,11 @@ def test_errors_netcdf_results_file(tmp_path):
     internal_px = np.array([[[2.0 * isr ** (i / 2) for i in range(3)] for isr in isrs]])
     error = np.array([[predicted_errors(scales, px / 2.0, 0.5, 0.05, 0.6) for px in internal_px[0]]])
     dataset = xr.Dataset(
-        {"error": (("seed", "isr", "data_scale"), error),
-         "n": (("data_scale",), np.full(scales.size, 500, dtype=np.int32)),
-         "scales": (("seed", "isr", "scale_index"), internal_px)},
+        {
+            "error": (("seed", "isr", "data_scale"), error),
+            "n": (("data_scale",), np.full(scales.size, 500, dtype=np.int32)),
+            "scales": (("seed", "isr", "scale_index"), internal_px),
+        },
         coords={"seed": [0], "isr": isrs, "data_scale": scales},
         attrs={"config": json.dumps({"ns": 3, "sigma_unit": 2.0}), "scaletol_version": "0.1.0"},
     )
@@ -91,31 +93,37 @@ def test_errors_netcdf_results_file(tmp_path):
     assert [item["isr"] for item in out["inputs"]] == pytest.approx(isrs)
 
 
-@pytest.mark.parametrize("args, named", [
-    (["--dist", "gamma", "--range", "1", "2"], "'gamma'"),
-    (["--dist", "loguniform", "--range", "8", "1"], "[8, 1]"),
-    (["--dist", "loguniform", "--range", "0", "1"], "got 0.0"),
-    (["--dist", "loguniform", "--range", "1", "nan"], "got nan"),
-    (["--dist", "loguniform", "--range", "1"], "--range"),
-    (["--dist", "loguniform", "--range", "1", "2", "--ns", "0"], "0"),
-    (["--dist", "loguniform", "--range", "1", "2", "--ns", "-3"], "-3"),
-    (["--dist", "loguniform", "--range", "1", "2", "--ns", "x"], "'x'"),
-    ([], "no distribution"),
-    (["--errors", "e.csv", "--dist", "loguniform", "--range", "1", "2"], "not both"),
-])
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--dist", "gamma", "--range", "1", "2"], "'gamma'"),
+        (["--dist", "loguniform", "--range", "8", "1"], "[8, 1]"),
+        (["--dist", "loguniform", "--range", "0", "1"], "got 0.0"),
+        (["--dist", "loguniform", "--range", "1", "nan"], "got nan"),
+        (["--dist", "loguniform", "--range", "1"], "--range"),
+        (["--dist", "loguniform", "--range", "1", "2", "--ns", "0"], "0"),
+        (["--dist", "loguniform", "--range", "1", "2", "--ns", "-3"], "-3"),
+        (["--dist", "loguniform", "--range", "1", "2", "--ns", "x"], "'x'"),
+        ([], "no distribution"),
+        (["--errors", "e.csv", "--dist", "loguniform", "--range", "1", "2"], "not both"),
+    ],
+)
 def test_bad_input_is_one_line_naming_the_value_and_status_2(args, named, one_line_error):
     result = run(*args)
     one_line_error(result, named)
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("content, named", [
-    (None, "absent.csv"),
-    ("", "is empty"),
-    ("data_scale,error,isr,ns,c_ref\n1,oops,2,3,1\n", "'oops'"),
-    ("data_scale,error,isr,ns,c_ref\n-1,0.1,2,3,1\n", "'-1'"),
-    ("data_scale,error\n1,0.1\n", "missing column"),
-])
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (None, "absent.csv"),
+        ("", "is empty"),
+        ("data_scale,error,isr,ns,c_ref\n1,oops,2,3,1\n", "'oops'"),
+        ("data_scale,error,isr,ns,c_ref\n-1,0.1,2,3,1\n", "'-1'"),
+        ("data_scale,error\n1,0.1\n", "missing column"),
+    ],
+)
 def test_bad_errors_files_are_named(tmp_path, content, named, one_line_error):
     path = tmp_path / ("absent.csv" if content is None else "errors.csv")
     if content is not None:

@@ -39,8 +39,26 @@ def test_json_holds_the_contract_fields_and_matches_the_library():
 
 
 def test_options_reach_the_fit():
-    result = run("--dist", "uniform", "--range", "0.5", "4", "--ns", "4", "--tau", "0.3", "--isr", "3",
-                 "--sigma-unit", "1.5", "--kl-direction", "data-model", "--padding", "0.2", "--json")
+    result = run(
+        "--dist",
+        "uniform",
+        "--range",
+        "0.5",
+        "4",
+        "--ns",
+        "4",
+        "--tau",
+        "0.3",
+        "--isr",
+        "3",
+        "--sigma-unit",
+        "1.5",
+        "--kl-direction",
+        "data-model",
+        "--padding",
+        "0.2",
+        "--json",
+    )
     out = json.loads(result.stdout)
     assert (out["tau"], out["ns"], out["kl_direction"], out["padding"]) == (0.3, 4, "data-model", 0.2)
     assert out["isr"] == pytest.approx(3.0) and out["fixed"] == ["tau", "isr"]
@@ -91,37 +109,43 @@ def test_plot_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == PNG_MAGIC
 
 
-@pytest.mark.parametrize("args, named", [
-    (["--dist", "gamma", "--range", "1", "2"], "'gamma'"),
-    (["--dist", "loguniform", "--range", "8", "1"], "[8, 1]"),
-    (["--dist", "loguniform", "--range", "0", "1"], "got 0.0"),
-    (["--dist", "loguniform", "--range", "1", "nan"], "got nan"),
-    (["--dist", "loguniform", "--range", "1", "inf"], "got inf"),
-    (["--dist", "loguniform", "--range", "1"], "--range"),
-    (["--dist", "loguniform", "--range", "one", "2"], "'one'"),
-    (["--dist", "loguniform", "--range", "1", "2", "--ns", "0"], "'0'"),
-    (["--dist", "loguniform", "--range", "1", "2", "--ns", "-3"], "'-3'"),
-    (["--dist", "loguniform", "--range", "1", "2", "--ns", "many"], "'many'"),
-    (["--dist", "loguniform", "--range", "1", "2", "--tau", "-1"], "got -1.0"),
-    (["--dist", "loguniform", "--range", "1", "2", "--tau", "abc"], "'abc'"),
-    (["--dist", "loguniform", "--range", "1", "2", "--isr", "0.5"], "got 0.5"),
-    (["--dist", "loguniform", "--range", "1", "2", "--sigma-unit", "0"], "got 0.0"),
-    (["--dist", "loguniform", "--range", "1", "2", "--padding", "-0.4"], "got -0.4"),
-    (["--dist", "loguniform", "--dist", "uniform", "--range", "1", "2"], "2 distributions but 1 ranges"),
-    (["--range", "1", "2"], "no distribution"),
-])
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--dist", "gamma", "--range", "1", "2"], "'gamma'"),
+        (["--dist", "loguniform", "--range", "8", "1"], "[8, 1]"),
+        (["--dist", "loguniform", "--range", "0", "1"], "got 0.0"),
+        (["--dist", "loguniform", "--range", "1", "nan"], "got nan"),
+        (["--dist", "loguniform", "--range", "1", "inf"], "got inf"),
+        (["--dist", "loguniform", "--range", "1"], "--range"),
+        (["--dist", "loguniform", "--range", "one", "2"], "'one'"),
+        (["--dist", "loguniform", "--range", "1", "2", "--ns", "0"], "'0'"),
+        (["--dist", "loguniform", "--range", "1", "2", "--ns", "-3"], "'-3'"),
+        (["--dist", "loguniform", "--range", "1", "2", "--ns", "many"], "'many'"),
+        (["--dist", "loguniform", "--range", "1", "2", "--tau", "-1"], "got -1.0"),
+        (["--dist", "loguniform", "--range", "1", "2", "--tau", "abc"], "'abc'"),
+        (["--dist", "loguniform", "--range", "1", "2", "--isr", "0.5"], "got 0.5"),
+        (["--dist", "loguniform", "--range", "1", "2", "--sigma-unit", "0"], "got 0.0"),
+        (["--dist", "loguniform", "--range", "1", "2", "--padding", "-0.4"], "got -0.4"),
+        (["--dist", "loguniform", "--dist", "uniform", "--range", "1", "2"], "2 distributions but 1 ranges"),
+        (["--range", "1", "2"], "no distribution"),
+    ],
+)
 def test_bad_input_is_one_line_naming_the_value_and_status_2(args, named, one_line_error):
     result = run(*args)
     one_line_error(result, named)
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("content, named", [
-    (None, "absent.txt"),
-    ("", "holds no scales"),
-    ("1.5\nbig\n", "'big'"),
-    ("1.5\n-2\n", "'-2'"),
-])
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (None, "absent.txt"),
+        ("", "holds no scales"),
+        ("1.5\nbig\n", "'big'"),
+        ("1.5\n-2\n", "'-2'"),
+    ],
+)
 def test_bad_scale_files_are_named(tmp_path, content, named, one_line_error):
     path = tmp_path / "absent.txt" if content is None else tmp_path / "scales.txt"
     if content is not None:

@@ -2,10 +2,27 @@ import json
 
 import pytest
 
-from sesn.results import read_results
+from scaletol.results import read_results
 
-TINY = ["--limit-train", "8", "--limit-val", "8", "--limit-test", "8", "--batch-size", "8", "--epochs", "1",
-        "--eval-per-octave", "0.5", "--eval-limit", "4", "--max-kernel", "7", "--quiet"]
+TINY = [
+    "--limit-train",
+    "8",
+    "--limit-val",
+    "8",
+    "--limit-test",
+    "8",
+    "--batch-size",
+    "8",
+    "--epochs",
+    "1",
+    "--eval-per-octave",
+    "0.5",
+    "--eval-limit",
+    "4",
+    "--max-kernel",
+    "7",
+    "--quiet",
+]
 
 
 def test_isr_sweep_resumes_merges_and_validates_against_the_tolerance_model(data_dir, tmp_path, tolcli):
@@ -33,22 +50,39 @@ def test_isr_sweep_resumes_merges_and_validates_against_the_tolerance_model(data
 
 
 def test_models_sweep_labels_rows_by_model(data_dir, tmp_path, tolcli):
-    result = tolcli("sweep", "--models", "mnist-scale-cnn,mnist-scale-sesn", "--dataset", "mnist-scale",
-                    "--seeds", "0,1", *TINY[:-3], "--max-kernel", "5", "--quiet", "--out", tmp_path, "--json")
+    result = tolcli(
+        "sweep",
+        "--models",
+        "mnist-scale-cnn,mnist-scale-sesn",
+        "--dataset",
+        "mnist-scale",
+        "--seeds",
+        "0,1",
+        *TINY[:-3],
+        "--max-kernel",
+        "5",
+        "--quiet",
+        "--out",
+        tmp_path,
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["summary"]
     assert [row["model"] for row in rows] == ["mnist-scale-cnn", "mnist-scale-sesn"]
     assert [row["seeds_count"] for row in rows] == [2, 2]
 
 
-@pytest.mark.parametrize("args, named", [
-    (["--model", "toy-fixed"], "--isr"),
-    (["--model", "toy-fixed", "--isr", "2", "--isr-grid", "1.5", "7.65", "3"], "not both"),
-    (["--models", "toy-fixed", "--isr", "2"], "--models"),
-    (["--model", "toy-fixed", "--isr", "2", "--isr", "2"], "2.0"),
-    (["--model", "toy-fixed", "--isr", "2", "--seeds", "0,-1"], "0,-1"),
-    (["--isr", "2"], "--model"),
-])
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--model", "toy-fixed"], "--isr"),
+        (["--model", "toy-fixed", "--isr", "2", "--isr-grid", "1.5", "7.65", "3"], "not both"),
+        (["--models", "toy-fixed", "--isr", "2"], "--models"),
+        (["--model", "toy-fixed", "--isr", "2", "--isr", "2"], "2.0"),
+        (["--model", "toy-fixed", "--isr", "2", "--seeds", "0,-1"], "0,-1"),
+        (["--isr", "2"], "--model"),
+    ],
+)
 def test_bad_sweeps_are_one_line(args, named, data_dir, tmp_path, tolcli, one_line_error):
     one_line_error(tolcli("sweep", *args, "--out", tmp_path / "sweep"), named)
     assert not (tmp_path / "sweep").exists()

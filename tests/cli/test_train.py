@@ -2,10 +2,25 @@ import json
 
 import pytest
 
-from sesn.results import read_results
+from scaletol.results import read_results
 
-TINY = ["--limit-train", "16", "--limit-val", "8", "--limit-test", "8", "--batch-size", "8",
-        "--epochs", "1", "--eval-per-octave", "0.5", "--eval-limit", "4", "--quiet"]
+TINY = [
+    "--limit-train",
+    "16",
+    "--limit-val",
+    "8",
+    "--limit-test",
+    "8",
+    "--batch-size",
+    "8",
+    "--epochs",
+    "1",
+    "--eval-per-octave",
+    "0.5",
+    "--eval-limit",
+    "4",
+    "--quiet",
+]
 CNN = ["--model", "mnist-scale-cnn", "--dataset", "mnist-scale", *TINY]
 
 
@@ -36,32 +51,83 @@ def test_train_prints_one_json_object_and_writes_the_run(data_dir, tmp_path, tol
 def test_train_reads_mnist_from_data_option(data_dir, tmp_path, monkeypatch, tolcli, one_line_error):
     monkeypatch.delenv("SCALETOL_DATA")
     one_line_error(tolcli("train", *CNN, "--out", tmp_path / "a"), "SCALETOL_DATA")
-    result = tolcli("train", "--model", "toy-isr", "--max-kernel", "7", "--range", "1", "2.83", *TINY,
-                    "--data", data_dir, "--out", tmp_path / "b")
+    result = tolcli(
+        "train",
+        "--model",
+        "toy-isr",
+        "--max-kernel",
+        "7",
+        "--range",
+        "1",
+        "2.83",
+        *TINY,
+        "--data",
+        data_dir,
+        "--out",
+        tmp_path / "b",
+    )
     assert result.exit_code == 0, result.output
     assert "σ_basis" in result.stdout and "results.nc" in result.stdout
 
 
 def test_fewer_training_samples_than_a_batch_make_one_batch(data_dir, tmp_path, tolcli, one_line_error):
-    small = ["--limit-train", "12", "--limit-val", "8", "--limit-test", "8", "--epochs", "1",
-             "--eval-per-octave", "0.5", "--eval-limit", "4", "--quiet"]
-    result = tolcli("train", "--model", "mnist-scale-cnn", "--dataset", "mnist-scale", *small,
-                    "--out", tmp_path / "one-batch", "--json")
+    small = [
+        "--limit-train",
+        "12",
+        "--limit-val",
+        "8",
+        "--limit-test",
+        "8",
+        "--epochs",
+        "1",
+        "--eval-per-octave",
+        "0.5",
+        "--eval-limit",
+        "4",
+        "--quiet",
+    ]
+    result = tolcli(
+        "train",
+        "--model",
+        "mnist-scale-cnn",
+        "--dataset",
+        "mnist-scale",
+        *small,
+        "--out",
+        tmp_path / "one-batch",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "one-batch" / "config.json").read_text())["batch_size"] == 12
-    one_line_error(tolcli("train", "--model", "mnist-scale-cnn", "--dataset", "mnist-scale", *small,
-                          "--batch-size", "16", "--out", tmp_path / "too-big"), "batch_size 16")
+    one_line_error(
+        tolcli(
+            "train",
+            "--model",
+            "mnist-scale-cnn",
+            "--dataset",
+            "mnist-scale",
+            *small,
+            "--batch-size",
+            "16",
+            "--out",
+            tmp_path / "too-big",
+        ),
+        "batch_size 16",
+    )
 
 
-@pytest.mark.parametrize("args, named", [
-    (["--model", "resnet"], "resnet"),
-    (["--model", "toy-isr", "--range", "8", "1"], "(8.0, 1.0)"),
-    (["--model", "toy-isr", "--dist", "cauchy"], "cauchy"),
-    (["--model", "toy-isr", "--epochs", "0"], "epochs"),
-    (["--model", "toy-isr", "--device", "tpu"], "tpu"),
-    (["--model", "toy-isr", "--scales", "2,x"], "2,x"),
-    ([], "--model"),
-])
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--model", "resnet"], "resnet"),
+        (["--model", "toy-isr", "--range", "8", "1"], "(8.0, 1.0)"),
+        (["--model", "toy-isr", "--dist", "cauchy"], "cauchy"),
+        (["--model", "toy-isr", "--epochs", "0"], "epochs"),
+        (["--model", "toy-isr", "--device", "tpu"], "tpu"),
+        (["--model", "toy-isr", "--scales", "2,x"], "2,x"),
+        ([], "--model"),
+    ],
+)
 def test_bad_input_is_one_line_and_writes_nothing(args, named, data_dir, tmp_path, tolcli, one_line_error):
     one_line_error(tolcli("train", *args, "--out", tmp_path / "run"), named)
     assert not (tmp_path / "run").exists()

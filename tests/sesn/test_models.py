@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from sesn.models import MODELS, count_parameters, internal_scales, make_model, model_spec
-from sesn.scales import scale_parameters
+from sesn.nn.scales import scale_parameters
 
 MNIST_SCALE = [name for name in MODELS if name.startswith("mnist-scale-")]
 TOY = [name for name in MODELS if name.startswith("toy-")]
@@ -11,7 +11,9 @@ LEARNABLE = ("isr", "ratio", "spacings", "direct")
 
 def test_registry_covers_every_scale_mode_for_both_networks():
     assert sorted(TOY) == sorted(f"toy-{m}" for m in ("fixed",) + LEARNABLE)
-    assert sorted(MNIST_SCALE) == sorted(["mnist-scale-cnn", "mnist-scale-sesn"] + [f"mnist-scale-{m}" for m in LEARNABLE])
+    assert sorted(MNIST_SCALE) == sorted(
+        ["mnist-scale-cnn", "mnist-scale-sesn"] + [f"mnist-scale-{m}" for m in LEARNABLE]
+    )
 
 
 @pytest.mark.parametrize("name", MNIST_SCALE)
@@ -28,11 +30,14 @@ def test_cnn_parameter_count_matches_the_layer_arithmetic():
     assert count_parameters(make_model("mnist-scale-cnn")) == convs + norms + head
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("toy-isr", [2.0, 2.0 * 3 ** 0.5, 6.0]),            # App. B.1: σ_basis 2, ISR 3, N_S 3
-    ("mnist-scale-sesn", [1.5, 1.5 * 2 ** (1 / 3), 1.5 * 2 ** (2 / 3), 3.0]),  # Table 6: 1.5, 1.89, 2.38, 3
-    ("mnist-scale-direct", [1.5, 1.5 * 2 ** (1 / 3), 1.5 * 2 ** (2 / 3), 3.0]),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("toy-isr", [2.0, 2.0 * 3**0.5, 6.0]),  # App. B.1: σ_basis 2, ISR 3, N_S 3
+        ("mnist-scale-sesn", [1.5, 1.5 * 2 ** (1 / 3), 1.5 * 2 ** (2 / 3), 3.0]),  # Table 6: 1.5, 1.89, 2.38, 3
+        ("mnist-scale-direct", [1.5, 1.5 * 2 ** (1 / 3), 1.5 * 2 ** (2 / 3), 3.0]),
+    ],
+)
 def test_initial_scales_follow_the_thesis(name, expected):
     assert internal_scales(make_model(name)).values == pytest.approx(expected, rel=1e-6)
 
@@ -66,11 +71,14 @@ def test_toy_model_maps_168px_digits_to_10_logits():
     assert make_model("toy-fixed", sigma_basis=1.0, isr=2.0).eval()(torch.randn(2, 1, 168, 168)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("name, options, named", [
-    ("resnet", {}, "resnet"),
-    ("toy-isr", {"depth": 3}, "depth"),
-    ("mnist-scale-cnn", {"isr": 2.0}, "isr"),
-])
+@pytest.mark.parametrize(
+    ("name", "options", "named"),
+    [
+        ("resnet", {}, "resnet"),
+        ("toy-isr", {"depth": 3}, "depth"),
+        ("mnist-scale-cnn", {"isr": 2.0}, "isr"),
+    ],
+)
 def test_bad_names_and_options_are_named(name, options, named):
     with pytest.raises(ValueError, match=named):
         make_model(name, **options)

@@ -74,7 +74,8 @@ def test_lognormal_is_normal_on_log2_axis_centred_on_the_range():
     assert dist.pdf(x) == pytest.approx(stats.norm.pdf(x, loc=2.0, scale=1.0))
     assert dist.bounds is None
     assert make_distribution("lognormal", 1.0, 16.0, std=0.5).pdf(np.array([2.0]))[0] == pytest.approx(
-        stats.norm.pdf(0, scale=0.5))
+        stats.norm.pdf(0, scale=0.5)
+    )
 
 
 @pytest.mark.parametrize("name", PARAMETRIC)
@@ -104,10 +105,19 @@ def test_to_dict_names_the_distribution_and_its_parameters():
 
 
 @pytest.mark.parametrize("name", PARAMETRIC)
-@pytest.mark.parametrize("lo, hi, bad", [
-    (8, 1, "8"), (1, 1, "1"), (0, 1, "0"), (-1, 2, "-1"), (1, float("nan"), "nan"), (1, float("inf"), "inf"),
-    (None, 2, "lo"), ("a", 2, "'a'"),
-])
+@pytest.mark.parametrize(
+    ("lo", "hi", "bad"),
+    [
+        (8, 1, "8"),
+        (1, 1, "1"),
+        (0, 1, "0"),
+        (-1, 2, "-1"),
+        (1, float("nan"), "nan"),
+        (1, float("inf"), "inf"),
+        (None, 2, "lo"),
+        ("a", 2, "'a'"),
+    ],
+)
 def test_bad_ranges_raise_value_errors_naming_the_value(name, lo, hi, bad):
     with pytest.raises(ValueError, match=bad):
         make_distribution(name, lo, hi)
@@ -130,12 +140,15 @@ def test_names_pair_with_ranges_in_order():
     assert [(d.name, d.bounds) for d in dists] == [("uniform", (1.0, 2.0)), ("loguniform", (1.0, 4.0))]
 
 
-@pytest.mark.parametrize("names, ranges, message", [
-    ([], [(1, 2)], "no distribution"),
-    (["uniform"], [], "needs a scale range"),
-    (["uniform", "loguniform", "uniform"], [(1, 2), (1, 4)], "3 distributions but 2 ranges"),
-    (["empirical"], [(1, 2)], "without --range"),
-])
+@pytest.mark.parametrize(
+    ("names", "ranges", "message"),
+    [
+        ([], [(1, 2)], "no distribution"),
+        (["uniform"], [], "needs a scale range"),
+        (["uniform", "loguniform", "uniform"], [(1, 2), (1, 4)], "3 distributions but 2 ranges"),
+        (["empirical"], [(1, 2)], "without --range"),
+    ],
+)
 def test_mismatched_names_and_ranges_are_explained(names, ranges, message):
     with pytest.raises(ValueError, match=message):
         make_distributions(names, ranges)

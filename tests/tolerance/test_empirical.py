@@ -18,17 +18,20 @@ def test_reads_a_named_csv_column(tmp_path):
     assert read_scales(path, column="scale").tolist() == [1.5, 2.0, 4.0]
 
 
-@pytest.mark.parametrize("text, column, message", [
-    ("", None, "holds no scales"),
-    ("\n\n", None, "holds no scales"),
-    ("1.0\nbig\n", None, "line 2: 'big' is not a number"),
-    ("1.0\n-1.5\n", None, "line 2: .*'-1.5'"),
-    ("1.0\n0\n", None, "line 2: .*'0'"),
-    ("1.0\nnan\n", None, "'nan'"),
-    ("id,scale\na,1\n", None, "'id,scale' is not a number .*--column"),
-    ("id,scale\na,1\n", "width", "no column 'width' .*id, scale"),
-    ("id,scale\na,1\nb,x\n", "scale", "line 3: 'x'"),
-])
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ("", None, "holds no scales"),
+        ("\n\n", None, "holds no scales"),
+        ("1.0\nbig\n", None, "line 2: 'big' is not a number"),
+        ("1.0\n-1.5\n", None, "line 2: .*'-1.5'"),
+        ("1.0\n0\n", None, "line 2: .*'0'"),
+        ("1.0\nnan\n", None, "'nan'"),
+        ("id,scale\na,1\n", None, "'id,scale' is not a number .*--column"),
+        ("id,scale\na,1\n", "width", "no column 'width' .*id, scale"),
+        ("id,scale\na,1\nb,x\n", "scale", "line 3: 'x'"),
+    ],
+)
 def test_malformed_files_are_named_with_line_and_value(tmp_path, text, column, message):
     path = tmp_path / "scales.txt"
     path.write_text(text)

@@ -19,8 +19,10 @@ def test_csv_rows_group_into_models_with_geometric_internal_scales(tmp_path):
     rows = [f"{seed},{isr},3,1.0,{s},{0.1 + 0.01 * s}" for seed in (0, 1) for isr in (4.0, 2.0) for s in (1, 2, 4, 8)]
     models = read_errors(write(tmp_path, CSV_HEADER + "\n".join(rows)))
     assert [m.label for m in models] == [
-        {"seed": 0, "isr": 2.0, "ns": 3, "c_ref": 1.0}, {"seed": 0, "isr": 4.0, "ns": 3, "c_ref": 1.0},
-        {"seed": 1, "isr": 2.0, "ns": 3, "c_ref": 1.0}, {"seed": 1, "isr": 4.0, "ns": 3, "c_ref": 1.0},
+        {"seed": 0, "isr": 2.0, "ns": 3, "c_ref": 1.0},
+        {"seed": 0, "isr": 4.0, "ns": 3, "c_ref": 1.0},
+        {"seed": 1, "isr": 2.0, "ns": 3, "c_ref": 1.0},
+        {"seed": 1, "isr": 4.0, "ns": 3, "c_ref": 1.0},
     ]
     assert models[1].internal_scales == pytest.approx([1.0, 2.0, 4.0])
     assert models[1].data_scales.tolist() == [1, 2, 4, 8]
@@ -33,24 +35,28 @@ def test_csv_sigma_basis_is_converted_with_sigma_unit(tmp_path):
     assert read_errors(path)[0].internal_scales == pytest.approx([1.5, 3.0])  # default sigma_unit 2 px
     assert read_errors(path, sigma_unit=3.0)[0].internal_scales == pytest.approx([1.0, 2.0])
     with_column = "isr,ns,sigma_basis,sigma_unit,data_scale,error\n" + "\n".join(
-        f"2.0,2,3.0,1.5,{s},0.1" for s in (1, 2, 3))
+        f"2.0,2,3.0,1.5,{s},0.1" for s in (1, 2, 3)
+    )
     assert read_errors(write(tmp_path, with_column))[0].internal_scales == pytest.approx([2.0, 4.0])
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "is empty"),
-    ("a,b\n1,2\n1,2,3,4\n", "is not a readable CSV file: .*line 3"),
-    ("isr,ns,c_ref,data_scale,error\n", "holds no rows"),
-    ("isr,ns,data_scale,error\n2,3,1,0.1\n", "missing column.*c_ref or sigma_basis"),
-    ("ns,c_ref,data_scale,error\n3,1,1,0.1\n", "missing column.*isr"),
-    (CSV_HEADER + "0,2,3,1,1,12.5\n", "row 2: column 'error' must be a finite number in \\[0, 1\\], got '12.5'"),
-    (CSV_HEADER + "0,2,3,1,-1,0.1\n", "row 2: column 'data_scale' .* > 0, got '-1'"),
-    (CSV_HEADER + "0,2,3,1,1,0.1\n0,2,3,1,two,0.1\n", "row 3: column 'data_scale' .*'two'"),
-    (CSV_HEADER + "0,2,0,1,1,0.1\n", "column 'ns' must be an integer >= 1, got '0'"),
-    (CSV_HEADER + "0,2,2.5,1,1,0.1\n", "column 'ns' must be an integer"),
-    (CSV_HEADER + "0,0.5,3,1,1,0.1\n", "column 'isr' .*>= 1, got '0.5'"),
-    (CSV_HEADER + "0,2,3,nan,1,0.1\n", "column 'c_ref'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "is empty"),
+        ("a,b\n1,2\n1,2,3,4\n", "is not a readable CSV file: .*line 3"),
+        ("isr,ns,c_ref,data_scale,error\n", "holds no rows"),
+        ("isr,ns,data_scale,error\n2,3,1,0.1\n", "missing column.*c_ref or sigma_basis"),
+        ("ns,c_ref,data_scale,error\n3,1,1,0.1\n", "missing column.*isr"),
+        (CSV_HEADER + "0,2,3,1,1,12.5\n", "row 2: column 'error' must be a finite number in \\[0, 1\\], got '12.5'"),
+        (CSV_HEADER + "0,2,3,1,-1,0.1\n", "row 2: column 'data_scale' .* > 0, got '-1'"),
+        (CSV_HEADER + "0,2,3,1,1,0.1\n0,2,3,1,two,0.1\n", "row 3: column 'data_scale' .*'two'"),
+        (CSV_HEADER + "0,2,0,1,1,0.1\n", "column 'ns' must be an integer >= 1, got '0'"),
+        (CSV_HEADER + "0,2,2.5,1,1,0.1\n", "column 'ns' must be an integer"),
+        (CSV_HEADER + "0,0.5,3,1,1,0.1\n", "column 'isr' .*>= 1, got '0.5'"),
+        (CSV_HEADER + "0,2,3,nan,1,0.1\n", "column 'c_ref'"),
+    ],
+)
 def test_bad_csv_input_is_named(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
         read_errors(write(tmp_path, text))
@@ -128,8 +134,12 @@ def test_netcdf_config_runs_use_their_own_sigma_unit(tmp_path):
 
 def test_netcdf_labels_name_the_data_range_of_dynamic_mnist_runs(tmp_path):
     dataset = results_dataset("config")
-    dataset.attrs["configs"] = json.dumps({"0": {"dataset": "dynamic-mnist", "range": [1.0, 2 ** 1.5]},
-                                           "1": {"dataset": "mnist-scale", "range": [1.0, 8.0]}})
+    dataset.attrs["configs"] = json.dumps(
+        {
+            "0": {"dataset": "dynamic-mnist", "range": [1.0, 2**1.5]},
+            "1": {"dataset": "mnist-scale", "range": [1.0, 8.0]},
+        }
+    )
     path = tmp_path / "results.nc"
     dataset.to_netcdf(path, engine="scipy")
     first, second = read_errors(path)[:2]

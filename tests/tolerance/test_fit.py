@@ -52,8 +52,12 @@ def test_combined_fit_with_one_scale_fits_c_ref_and_tau_only():
 
 
 @settings(deadline=None, max_examples=15)
-@given(lo=st.floats(0.3, 3.0), octaves=st.floats(1.0, 4.0), factor=st.floats(0.1, 10.0),
-       name=st.sampled_from(["loguniform", "uniform", "truncnormal"]))
+@given(
+    lo=st.floats(0.3, 3.0),
+    octaves=st.floats(1.0, 4.0),
+    factor=st.floats(0.1, 10.0),
+    name=st.sampled_from(["loguniform", "uniform", "truncnormal"]),
+)
 def test_scaling_the_data_scales_c_ref_and_sigma_basis_and_keeps_isr(lo, octaves, factor, name):
     hi = lo * 2**octaves
     base = suggest(make_distribution(name, lo, hi), 3)
@@ -101,7 +105,7 @@ def test_no_fit_ever_starts_at_isr_one(monkeypatch):
     suggest(loguniform(1.0, 0.1), 3)
     suggest(loguniform(1.0, 3.0), 2)
     combined_fit([loguniform(1.0, 0.1), loguniform(1.0, 3.0)], 3)
-    isr_starts = [2 ** value for start in seen for name, value in start.items() if "isr" in name]
+    isr_starts = [2**value for start in seen for name, value in start.items() if "isr" in name]
     assert isr_starts and min(isr_starts) > fit_module.MIN_ISR
 
 
@@ -130,11 +134,20 @@ def test_both_kl_directions_give_similar_suggestions():
     assert reverse.c_ref == pytest.approx(forward.c_ref, rel=0.05)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"ns": 0}, "got 0"), ({"ns": -3}, "got -3"), ({"tau": -1.0}, "got -1.0"), ({"sigma_unit": 0}, "sigma_unit"),
-    ({"isr": 0.5}, "ISR must be >= 1, got 0.5"), ({"c_ref": -2.0}, "got -2.0"), ({"ns": 1, "isr": 2.0}, "N_S >= 2"),
-    ({"direction": "up"}, "'up'"), ({"padding": 0}, "padding"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"ns": 0}, "got 0"),
+        ({"ns": -3}, "got -3"),
+        ({"tau": -1.0}, "got -1.0"),
+        ({"sigma_unit": 0}, "sigma_unit"),
+        ({"isr": 0.5}, "ISR must be >= 1, got 0.5"),
+        ({"c_ref": -2.0}, "got -2.0"),
+        ({"ns": 1, "isr": 2.0}, "N_S >= 2"),
+        ({"direction": "up"}, "'up'"),
+        ({"padding": 0}, "padding"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         suggest(loguniform(1.0, 3.0), **kwargs)

@@ -21,7 +21,7 @@ def test_kl_is_non_negative_and_zero_for_identical_inputs(p, seed):
     assert kl_divergence(p, 7.5 * p) == pytest.approx(0.0, abs=1e-12)  # normalised first
 
 
-@pytest.mark.parametrize("m1, s1, m2, s2", [(0, 1, 0.5, 1), (0, 0.5, 1, 1.5), (2, 1, -1, 0.7)])
+@pytest.mark.parametrize(("m1", "s1", "m2", "s2"), [(0, 1, 0.5, 1), (0, 0.5, 1, 1.5), (2, 1, -1, 0.7)])
 def test_grid_kl_of_two_normals_matches_the_closed_form(m1, s1, m2, s2):
     x = np.linspace(-15, 15, 20001)
     p, q = stats.norm.pdf(x, m1, s1), stats.norm.pdf(x, m2, s2)
@@ -40,8 +40,10 @@ def test_kl_is_infinite_where_q_vanishes_under_p():
     assert kl_divergence([0.5, 0.5], [1.0, 0.0]) == math.inf
 
 
-@pytest.mark.parametrize("p, q, message", [([1, 2], [1, 2, 3], "same shape"), ([-1, 2], [1, 2], "non-negative"),
-                                           ([0, 0], [1, 2], "positive sum")])
+@pytest.mark.parametrize(
+    ("p", "q", "message"),
+    [([1, 2], [1, 2, 3], "same shape"), ([-1, 2], [1, 2], "non-negative"), ([0, 0], [1, 2], "positive sum")],
+)
 def test_bad_inputs_are_rejected(p, q, message):
     with pytest.raises(ValueError, match=message):
         kl_divergence(p, q)

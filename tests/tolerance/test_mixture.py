@@ -18,8 +18,9 @@ def test_internal_scales_are_geometric_from_c_ref_to_c_ref_times_isr():
 def test_mixture_integrates_to_one_and_its_components_sum_to_it(c_ref, isr, ns, tau):
     scales = internal_scales(c_ref, isr, ns)
     lo, hi = np.log2(scales[0]) - 12 * tau, np.log2(scales[-1]) + 12 * tau
-    mass = integrate.quad(lambda x: mixture_pdf(np.array(x), scales, tau), lo, hi,
-                          points=list(np.log2(scales)), limit=400)[0]
+    mass = integrate.quad(
+        lambda x: mixture_pdf(np.array(x), scales, tau), lo, hi, points=list(np.log2(scales)), limit=400
+    )[0]
     assert mass == pytest.approx(1.0, abs=1e-6)
     x = np.linspace(lo, hi, 101)
     assert component_pdfs(x, scales, tau).sum(axis=0) == pytest.approx(mixture_pdf(x, scales, tau))
@@ -37,8 +38,9 @@ def test_bad_numbers_of_scales_are_named(ns):
         internal_scales(1.0, 2.0, ns)
 
 
-@pytest.mark.parametrize("c_ref, isr, message", [(0, 2, "c_ref"), (1, 0.5, "ISR must be >= 1, got 0.5"),
-                                                  (1, float("nan"), "ISR")])
+@pytest.mark.parametrize(
+    ("c_ref", "isr", "message"), [(0, 2, "c_ref"), (1, 0.5, "ISR must be >= 1, got 0.5"), (1, float("nan"), "ISR")]
+)
 def test_bad_scale_parameters_are_named(c_ref, isr, message):
     with pytest.raises(ValueError, match=message):
         internal_scales(c_ref, isr, 3)

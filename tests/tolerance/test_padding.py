@@ -19,10 +19,9 @@ def padded_mass(padded):
 
 
 @settings(deadline=None, max_examples=25)
-@given(name=st.sampled_from(BOUNDED), lo=st.floats(0.1, 10.0), octaves=st.floats(0.1, 5.0),
-       width=st.floats(0.05, 1.5))
+@given(name=st.sampled_from(BOUNDED), lo=st.floats(0.1, 10.0), octaves=st.floats(0.1, 5.0), width=st.floats(0.05, 1.5))
 def test_padded_density_integrates_to_one(name, lo, octaves, width):
-    padded = PaddedDensity(make_distribution(name, lo, lo * 2 ** octaves), width)
+    padded = PaddedDensity(make_distribution(name, lo, lo * 2**octaves), width)
     assert padded_mass(padded) == pytest.approx(1.0, abs=1e-6)
 
 

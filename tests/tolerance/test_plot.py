@@ -10,7 +10,12 @@ from tolerance.errors_fit import fit_tau_from_errors, predicted_errors  # noqa: 
 from tolerance.errors_io import ModelErrors  # noqa: E402
 from tolerance.fit import combined_fit, suggest, suggest_ns  # noqa: E402
 from tolerance.plot import (  # noqa: E402
-    figure_with_axes, plot_combined, plot_errors_fit, plot_ns_scan, plot_suggestion, save_figure,
+    figure_with_axes,
+    plot_combined,
+    plot_errors_fit,
+    plot_ns_scan,
+    plot_suggestion,
+    save_figure,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -19,7 +24,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture
 def axes():
     figure, axes = figure_with_axes(3)
-    yield axes
+    return axes
 
 
 def test_plot_suggestion_draws_mixture_components_scales_and_bounds(axes):
@@ -58,8 +63,12 @@ def test_plot_ns_scan_marks_the_chosen_ns(axes):
 
 def test_plot_errors_fit_draws_points_and_a_curve_per_model(axes):
     scales = np.geomspace(0.7, 11, 20)
-    models = [ModelErrors({"isr": isr}, np.array([1.0, isr]), scales,
-                          predicted_errors(scales, np.array([1.0, isr]), 0.5, 0.05, 0.6)) for isr in (2.0, 4.0)]
+    models = [
+        ModelErrors(
+            {"isr": isr}, np.array([1.0, isr]), scales, predicted_errors(scales, np.array([1.0, isr]), 0.5, 0.05, 0.6)
+        )
+        for isr in (2.0, 4.0)
+    ]
     ax = plot_errors_fit(fit_tau_from_errors(models), axes[0])
     assert len(ax.get_lines()) == 4
 

@@ -1,0 +1,196 @@
+"""What every dataset split of scaletol offers: digits with labels and data
+scales, served as whole normalised batches on a chosen device.
+
+A split is a ScaleDataset; its loader() yields (x, y, s) batches built by
+tensor operations only (no per-sample Python), and at_scale() gives the same
+digits all at one data scale for per-scale evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sesn.data.resample import rescale
+
+SPLIT_NAMES = ("train", "val", "test")
+
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class ScaleDataset(ABC):
+    """One split: N digits, each with a label and a data scale.
+
+    Concrete splits are frozen dataclasses holding labels (int64 [N]), scales
+    (float32 [N], magnification factors), the normalisation constants mean and
+    std (applied to pixel values in [0, 1]) and their stored images.
+    """
+
+    labels: torch.Tensor
+    scales: torch.Tensor
+    mean: float
+    std: float
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    @abstractmethod
+    def image_size(self) -> int:
+        """Height = width of the images served, pixels."""
+
+    @property
+    @abstractmethod
+    def stored_images(self) -> torch.Tensor:
+        """The uint8 [N, h, w] images this split keeps in memory."""
+
+    @abstractmethod
+    def pixels(self, index: torch.Tensor, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images float32 [B, H, W] in [0, 1]-ish (bicubic may overshoot) and
+        their scales float32 [B] for the samples `index` (int64 [B], on the
+        split's device); `rng` drives any random augmentation."""
+
+    @abstractmethod
+    def at_scale(self, scale: float) -> ScaleDataset:
+        """The same digits, every one shown at data scale `scale`."""
+
+    def batch(self, index: torch.Tensor, rng: np.random.Generator) -> Batch:
+        """(x float32 [B, 1, H, W] normalised, y int64 [B], s float32 [B])."""
+        images, scales = self.pixels(index, rng)
+        return ((images - self.mean) / self.std).unsqueeze(1), self.labels[index], scales
+
+    def sha256(self) -> dict[str, str]:
+        """SHA-256 (hex) of the stored images, the labels and the scales: names
+        this split's content."""
+        return {
+            name: hashlib.sha256(tensor.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+            for name, tensor in (("images", self.stored_images), ("labels", self.labels), ("scales", self.scales))
+        }
+
+    def to(self, device: torch.device | str) -> ScaleDataset:
+        """This split with all its tensors on `device`."""
+        moved = {
+            field.name: getattr(self, field.name).to(device)
+            for field in dataclasses.fields(self)
+            if isinstance(getattr(self, field.name), torch.Tensor)
+        }
+        return dataclasses.replace(self, **moved)
+
+    def loader(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+        drop_last: bool = False,
+    ) -> BatchLoader:
+        """Batches of this split on `device`; see BatchLoader."""
+        return BatchLoader(self.to(device), batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
+
+
+class BatchLoader:
+    """Iterates over a split in batches (x, y, s) already on the split's device.
+
+    Pass k over the loader (k = 0, 1, ...) shuffles, when asked to, and draws
+    augmentation with a generator seeded from (seed, k): the same seed gives
+    the same sequence of epochs. Shows nothing; wrap it in tqdm for a bar.
+    """
+
+    def __init__(self, dataset: ScaleDataset, batch_size: int, *, shuffle: bool, seed: int, drop_last: bool):
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        count = len(self.dataset) / self.batch_size
+        return math.floor(count) if self.drop_last else math.ceil(count)
+
+    def __iter__(self) -> Iterator[Batch]:
+        rng = seeded_generator(self.seed, self.epoch)
+        self.epoch += 1
+        device = self.dataset.labels.device
+        if self.shuffle:
+            order = torch.from_numpy(rng.permutation(len(self.dataset))).to(device)
+        else:
+            order = torch.arange(len(self.dataset), device=device)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            yield self.dataset.batch(order[start : start + self.batch_size], rng)
+
+
+@dataclass(frozen=True, eq=False)
+class RenderedDigits(ScaleDataset):
+    """Original 28×28 digits drawn at their data scale, centred on a
+    canvas × canvas image, by bicubic resampling when a batch is made."""
+
+    digits: torch.Tensor  # uint8 [N, 28, 28], the unscaled digits
+    labels: torch.Tensor
+    scales: torch.Tensor
+    canvas: int
+    mean: float
+    std: float
+
+    @property
+    def image_size(self) -> int:
+        return self.canvas
+
+    @property
+    def stored_images(self) -> torch.Tensor:
+        return self.digits
+
+    def pixels(self, index, rng):
+        scales = self.scales[index]
+        return rescale(self.digits[index].float() / 255, scales, self.canvas), scales
+
+    def at_scale(self, scale: float) -> RenderedDigits:
+        return dataclasses.replace(self, scales=torch.full_like(self.scales, check_scale(scale)))
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three splits of one dataset realisation."""
+
+    train: ScaleDataset
+    val: ScaleDataset
+    test: ScaleDataset
+
+    def items(self) -> list[tuple[str, ScaleDataset]]:
+        """[(name, split)] in the order train, val, test."""
+        return [(name, getattr(self, name)) for name in SPLIT_NAMES]
+
+
+def seeded_generator(seed: int, *stream: int) -> np.random.Generator:
+    """A NumPy generator for one purpose (`stream`, small non-negative ints)
+    of the realisation `seed`; independent streams never share draws."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return np.random.default_rng(np.random.SeedSequence([int(seed), *stream]))
+
+
+def check_sizes(sizes, available: int) -> tuple[int, int, int]:
+    """(train, val, test) as ints, each ≥ 1 and together at most `available`."""
+    sizes = tuple(sizes)
+    if len(sizes) != 3 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
+        raise ValueError(f"split sizes must be three positive integers (train, val, test), got {sizes}")
+    if sum(sizes) > available:
+        raise ValueError(f"split sizes {sizes} need {sum(sizes)} digits, only {available} available")
+    return tuple(int(n) for n in sizes)
+
+
+def check_scale(scale: float) -> float:
+    """`scale` as a float, if it is a finite magnification factor > 0."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"a data scale must be finite and > 0, got {scale}")
+    return float(scale)

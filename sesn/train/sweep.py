@@ -1,0 +1,122 @@
+"""Grids of training runs, resumable, merged into one results file.
+
+Two kinds of grid (thesis §4.1.1 and §4.3):
+- ISR × seeds × data ranges for one model: each cell trains with a fixed (or
+  initial) ISR on one log-uniform-style range. One range gives a results grid
+  indexed by (seed, isr); several ranges one indexed by (seed, config) with
+  coordinates initial_isr, range_lo and range_hi along config.
+- models × seeds: indexed by (seed, config), the model names in attrs["configs"].
+
+Each cell trains in OUT/cells/<name>/ (config, checkpoint, metrics,
+results.nc). Rerunning a sweep skips cells that have results, resumes cells
+that were cut off, and rewrites OUT/results.nc after every finished cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from scaletol.results import as_config_cell, merge_results, read_results, write_results
+from sesn.models import model_spec
+from sesn.train.config import TrainConfig
+from sesn.train.loop import CONFIG_FILE, RESULTS_FILE, train
+
+CELLS_DIR = "cells"
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """One run of a sweep: its directory name, config, and where it sits in a
+    config grid (index and numeric labels; None for an isr-indexed grid)."""
+
+    name: str
+    config: TrainConfig
+    index: int | None = None
+    labels: dict = field(default_factory=dict)
+
+
+def isr_grid(lo: float, hi: float, count: int) -> list[float]:
+    """`count` ISRs log-spaced from `lo` to `hi` (thesis: 1.5 … 7.65)."""
+    if count < 1 or not 1 <= lo <= hi:
+        raise ValueError(f"ISR grid needs 1 <= lo <= hi and count >= 1, got lo={lo}, hi={hi}, count={count}")
+    return np.geomspace(lo, hi, count).tolist() if count > 1 else [float(lo)]
+
+
+def isr_cells(
+    base: TrainConfig, isrs: Sequence[float], seeds: Sequence[int], ranges: Sequence[tuple[float, float]]
+) -> list[SweepCell]:
+    """The ISR × seeds × data ranges grid for `base.model`."""
+    _check_unique("isr", isrs)
+    _check_unique("seed", seeds)
+    _check_unique("range", [tuple(r) for r in ranges])
+    cells = []
+    for r, (lo, hi) in enumerate(ranges):
+        for i, isr in enumerate(isrs):
+            index = r * len(isrs) + i if len(ranges) > 1 else None
+            labels = {"range_lo": lo, "range_hi": hi} if index is not None else {}
+            for seed in seeds:
+                config = base.replace(isr=float(isr), seed=int(seed), range=(lo, hi))
+                name = f"range{lo:.6g}-{hi:.6g}_isr{isr:.6g}_seed{seed}"
+                cells.append(SweepCell(name, config, index, labels))
+    return cells
+
+
+def model_cells(base: TrainConfig, models: Sequence[str], seeds: Sequence[int]) -> list[SweepCell]:
+    """The models × seeds grid; config index i is models[i]. The scale
+    settings of `base` apply to the models that have internal scales."""
+    _check_unique("model", models)
+    _check_unique("seed", seeds)
+    cells = []
+    for index, model in enumerate(models):
+        config = base.replace(model=model)
+        if model_spec(model).mode is None:
+            config = config.replace(**dict.fromkeys(config.model_options()))
+        cells.extend(SweepCell(f"{model}_seed{seed}", config.replace(seed=int(seed)), index) for seed in seeds)
+    return cells
+
+
+def _check_unique(name: str, values: Sequence) -> None:
+    if not values:
+        raise ValueError(f"the sweep needs at least one {name}")
+    repeated = sorted({str(v) for v in values if list(values).count(v) > 1})
+    if repeated:
+        raise ValueError(f"repeated {name} in the sweep: {', '.join(repeated)}")
+
+
+def run_sweep(
+    cells: Sequence[SweepCell],
+    out_dir: str | Path,
+    *,
+    on_cell: Callable[[SweepCell, bool], None] | None = None,
+    **train_options,
+) -> xr.Dataset:
+    """Train every cell not yet finished and merge all into OUT/results.nc.
+
+    train_options go to `sesn.train.loop.train` (mnist, data_root, device,
+    progress, on_batch). on_cell(cell, trained) is called after each cell,
+    trained False when its results were already there. Returns the merge."""
+    out_dir = Path(out_dir)
+    parts = []
+    for cell in cells:
+        cell_dir = out_dir / CELLS_DIR / cell.name
+        finished = (cell_dir / RESULTS_FILE).is_file()
+        if finished and not _same_config(cell_dir, cell.config):
+            raise ValueError(f"{cell_dir} holds a finished run with a different config; use another output directory")
+        if not finished:
+            train(cell.config, cell_dir, resume=True, **train_options)
+        run = read_results(cell_dir / RESULTS_FILE)
+        parts.append(run if cell.index is None else as_config_cell(run, cell.index, **cell.labels))
+        write_results(merge_results(parts), out_dir / RESULTS_FILE)
+        if on_cell is not None:
+            on_cell(cell, not finished)
+    return merge_results(parts)
+
+
+def _same_config(cell_dir: Path, config: TrainConfig) -> bool:
+    path = cell_dir / CONFIG_FILE
+    return path.is_file() and TrainConfig.load(path) == config

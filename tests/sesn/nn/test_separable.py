@@ -1,0 +1,117 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.func import functional_call
+
+from sesn.nn.basis import BasisSpec, build_basis
+from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H
+from sesn.nn.path_choice import choose_path, direct_flops
+from sesn.nn.scales import InternalScales
+from sesn.nn.separable import chunk_size, fft_length, separable_scale_conv
+
+
+def smooth(n):
+    for prime in (2, 3, 5):
+        while n % prime == 0:
+            n //= prime
+    return n == 1
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.integers(1, 5000))
+def test_fft_length_is_the_next_5_smooth_number(n):
+    length = fft_length(n)
+    assert length >= n and smooth(length)
+    assert not any(smooth(m) for m in range(n, length))
+
+
+def test_fft_length_examples():
+    assert [fft_length(n) for n in (1, 7, 216, 217, 79)] == [1, 8, 216, 225, 80]
+
+
+def seeded(layer_type, path, **kwargs):
+    """A layer with its own scales (σ 1.2 px, ISR 3) and weights from a fixed seed."""
+    scales = InternalScales(ns=3, sigma_basis=1.2, isr=3.0)
+    generator = torch.Generator().manual_seed(7)
+    layer = layer_type(*kwargs.pop("channels"), scales, path=path, **kwargs)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator))
+        if layer.bias is not None:
+            layer.bias.copy_(torch.randn(layer.bias.shape, generator=generator))
+    return layer
+
+
+@pytest.mark.parametrize(
+    ("layer_type", "channels", "kwargs", "shape"),
+    [
+        (ScaleConvZ2H, (1, 4), {}, (3, 1, 31, 26)),
+        (ScaleConvZ2H, (3, 2), {"basis": "B", "eff": 4, "bias": True}, (2, 3, 20, 20)),
+        (ScaleConvZ2H, (2, 2), {"stride": 2}, (2, 2, 17, 22)),
+        (ScaleConvHH, (2, 3), {"scale_size": 2}, (2, 2, 3, 19, 23)),
+        (ScaleConvHH, (3, 2), {"basis": "B", "eff": 5, "stride": 3}, (2, 3, 3, 25, 16)),
+    ],
+)
+def test_separable_path_equals_direct_path(layer_type, channels, kwargs, shape):
+    direct = seeded(layer_type, "direct", channels=channels, **kwargs)
+    separable = seeded(layer_type, "separable", channels=channels, **kwargs)
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(3))
+    expected, y = direct(x), separable(x)
+    assert y.shape == expected.shape and y.dtype == torch.float32
+    torch.testing.assert_close(y, expected, rtol=0, atol=2e-6 * expected.abs().max().item())
+    expected.square().sum().backward()
+    y.square().sum().backward()
+    for name in ("weight", "scales.sigma", "scales.gamma"):
+        expected_grad = dict(direct.named_parameters())[name].grad
+        grad = dict(separable.named_parameters())[name].grad
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-4 * expected_grad.abs().max().item())
+
+
+def test_gradcheck_through_the_separable_path_in_sigma_and_gamma():
+    scales = InternalScales(ns=2, sigma_basis=0.8, isr=1.5).double()
+    layer = ScaleConvHH(2, 1, scales, scale_size=2, eff=2, k=2.0, path="separable").double()
+    x = torch.randn(1, 2, 2, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    names = ["scales.sigma", "scales.gamma", "weight"]
+
+    def output(*params):
+        return functional_call(layer, dict(zip(names, params)), (x,))
+
+    params = tuple(dict(layer.named_parameters())[n].detach().clone().requires_grad_() for n in names)
+    assert torch.autograd.gradcheck(output, params, fast_mode=True)
+
+
+def test_chunks_give_the_same_result_as_one_batch(monkeypatch):
+    basis = build_basis(BasisSpec("A", 3), torch.tensor([1.0, 2.0]))
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(5, 1, 1, 14, 14, generator=generator)
+    weight = torch.randn(3, 1, 1, 9, generator=generator)
+    whole = separable_scale_conv(x, weight, basis)
+    monkeypatch.setattr("sesn.nn.separable.CACHE_BYTES", 1)
+    assert chunk_size(5, 10, 1) == 1
+    torch.testing.assert_close(separable_scale_conv(x, weight, basis), whole)
+
+
+def test_chunk_size_fits_the_cache_but_amortises_the_kernels():
+    assert chunk_size(32, 2**20, 2**20) == 16  # 16 MiB of 1 MiB samples
+    assert chunk_size(128, 10 * 2**20, 220 * 2**20) == 22  # kernels re-read at most once per chunk
+    assert chunk_size(8, 2**20, 2**20) == 8
+
+
+def test_cost_rule_prefers_separable_for_large_kernels_and_direct_for_small_ones():
+    toy = dict(batch=32, in_channels=1, in_scales=1, span=1, out_channels=16, n_scales=3, height=168, width=168)
+    assert choose_path(**toy, size=49) == "separable"
+    assert choose_path(**toy, size=3) == "direct"
+    mnist = dict(batch=128, in_channels=32, in_scales=4, span=1, out_channels=63, n_scales=4, height=56, width=56)
+    assert choose_path(**mnist, size=25) == "separable"
+    # stride 4 cuts the direct work 16-fold; the Fourier work stays
+    assert direct_flops(2, 1, 1, 1, 1, 64, 64, 9, stride=4) * 16 == direct_flops(2, 1, 1, 1, 1, 64, 64, 9)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_separable_path_on_cuda_matches_cpu():
+    layer = seeded(ScaleConvHH, "separable", channels=(2, 3), scale_size=2)
+    x = torch.randn(2, 2, 3, 20, 20, generator=torch.Generator().manual_seed(6))
+    expected = layer(x)
+    y = layer.cuda()(x.cuda())
+    torch.testing.assert_close(y.cpu(), expected, rtol=0, atol=1e-5 * expected.abs().max().item())

@@ -1,0 +1,72 @@
+import json
+
+import pytest
+
+from sesn.train.config import TrainConfig
+
+
+def test_dataset_defaults_follow_the_thesis_appendix_b():
+    toy = TrainConfig(model="toy-isr")
+    assert (toy.scale_lr, toy.scale_warmup, toy.scale_decay) == (0.01, 5, 0.75)
+    assert toy.sizes == (10000, 5000, 50000)
+    assert (toy.epochs, toy.batch_size, toy.lr, toy.milestones, toy.lr_decay) == (60, 128, 0.01, (20, 40), 0.1)
+    scale = TrainConfig(model="mnist-scale-isr", dataset="mnist-scale")
+    assert (scale.scale_lr, scale.scale_warmup, scale.scale_decay) == (0.005, 10, 0.1)
+    assert scale.sizes == (10000, 2000, 50000)
+    assert (scale.dist, scale.range) == ("uniform", (0.3, 1.0))
+
+
+def test_json_round_trip_is_exact(tmp_path):
+    config = TrainConfig(
+        model="toy-direct",
+        range=(1, 2.83),
+        scales=[2.0, 3.46, 6.0],
+        sizes=[100, 50, 60],
+        milestones=[3, 7],
+        seed=4,
+        eval_limit=9,
+        learn_sigma=False,
+    )
+    assert TrainConfig.from_json(config.to_json()) == config
+    assert TrainConfig.load(config.save(tmp_path / "config.json")) == config
+    assert json.loads(config.to_json())["scales"] == [2.0, 3.46, 6.0]
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ValueError, match="colour"):
+        TrainConfig.from_dict({"model": "toy-isr", "colour": 3})
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"range": (8.0, 1.0)}, r"\(8.0, 1.0\)"),
+        ({"lr": -0.1}, "-0.1"),
+        ({"dataset": "cifar"}, "cifar"),
+        ({"milestones": (40, 20)}, r"\(40, 20\)"),
+        ({"sizes": (10, 0, 10)}, "sizes"),
+        ({"isr": float("nan")}, "nan"),
+        ({"dataset": "mnist-scale", "range": (1.0, 8.0)}, r"\(1.0, 8.0\)"),
+    ],
+)
+def test_bad_values_are_named(changes, named):
+    with pytest.raises(ValueError, match=named):
+        TrainConfig(model="toy-isr", **changes)
+
+
+def test_malformed_json_is_a_value_error():
+    with pytest.raises(ValueError, match="malformed"):
+        TrainConfig.from_json("{not json")
+
+
+def test_model_options_hold_only_given_scale_settings():
+    assert TrainConfig(model="toy-fixed").model_options() == {}
+    assert TrainConfig(model="toy-fixed", isr=4.0, max_kernel=21).model_options() == {"isr": 4.0, "max_kernel": 21}
+
+
+def test_replacing_the_dataset_brings_its_defaults_unless_given():
+    toy = TrainConfig(model="toy-isr", scale_lr=0.02, sizes=(10, 10, 10))
+    scale = toy.replace(model="mnist-scale-isr", dataset="mnist-scale", sizes=(20, 20, 20))
+    assert (scale.dist, scale.range, scale.scale_lr, scale.sizes) == ("uniform", (0.3, 1.0), 0.005, (20, 20, 20))
+    assert toy.replace(seed=3).scale_lr == 0.02

@@ -1,0 +1,61 @@
+"""Confront the tolerance model with training (thesis §4.1.1): for each data
+range of an ISR sweep, the ISR the tolerance model suggests next to the ISR
+whose trained models reached the lowest mean test error. NumPy/pandas only."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from scaletol.results import by_range
+from tolerance.distributions import make_distribution
+from tolerance.fit import DEFAULT_TAU, suggest
+
+
+def compare_with_tolerance(
+    ds: xr.Dataset,
+    *,
+    tau: float = DEFAULT_TAU,
+    ns: int | None = None,
+    sigma_unit: float | None = None,
+    direction: str = "model-data",
+) -> pd.DataFrame:
+    """One row per data range of the sweep `ds` (errors in percent):
+
+    suggested_isr, suggested_c_ref, suggested_sigma_basis [px] from the
+    tolerance model at τ = `tau` octaves with N_S = `ns` (default: the
+    sweep's); best_isr, best_error (mean over seeds) and best_error_std from
+    the sweep; nearest_isr, the swept ISR closest (in log) to the suggestion,
+    and nearest_error, its mean test error.
+    """
+    settings = json.loads(ds.attrs["config"])
+    ns = int(ns if ns is not None else settings["ns"])
+    sigma_unit = float(sigma_unit if sigma_unit is not None else settings.get("sigma_unit", 2.0))
+    rows = []
+    for (lo, hi), grid in by_range(ds):
+        dist = make_distribution(settings.get("dist", "loguniform"), lo, hi)
+        advice = suggest(dist, ns, tau=tau, sigma_unit=sigma_unit, direction=direction)
+        errors = 100 * grid["test_error"]
+        mean = errors.mean("seed")
+        best = int(mean.argmin("isr"))
+        isrs = grid["isr"].values
+        nearest = int(np.argmin(np.abs(np.log(isrs) - np.log(advice.isr))))
+        rows.append(
+            {
+                "range_lo": lo,
+                "range_hi": hi,
+                "suggested_isr": advice.isr,
+                "suggested_c_ref": advice.c_ref,
+                "suggested_sigma_basis": advice.sigma_basis,
+                "best_isr": float(isrs[best]),
+                "best_error": float(mean[best]),
+                "best_error_std": float(errors.std("seed", ddof=1)[best]),
+                "nearest_isr": float(isrs[nearest]),
+                "nearest_error": float(mean[nearest]),
+                "seeds": int(grid["test_error"].count("seed").max()),
+            }
+        )
+    return pd.DataFrame(rows)
