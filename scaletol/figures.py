@@ -9,6 +9,7 @@ takes `ax=None` and returns the axis it drew on).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,12 @@ import xarray as xr
 
 from scaletol.files import atomic_write
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def _axis(ax):
+
+def _axis(ax: Axes | None) -> Axes:
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -28,8 +33,8 @@ def _axis(ax):
 def plot_error_vs_isr(
     parts: list[tuple[tuple[float, float], xr.Dataset]],
     suggested: dict[tuple[float, float], float] | None = None,
-    ax=None,
-):
+    ax: Axes | None = None,
+) -> Axes:
     """Mean ± std (over seeds) test error [%] against the ISR for each
     (range, isr-grid) pair, as from `scaletol.results.by_range`; a dashed line
     marks each range's `suggested` ISR (tolerance model)."""
@@ -57,7 +62,9 @@ def plot_error_vs_isr(
     return ax
 
 
-def plot_error_per_scale(grid: xr.Dataset, data_range: tuple[float, float] | None = None, ax=None):
+def plot_error_per_scale(
+    grid: xr.Dataset, data_range: tuple[float, float] | None = None, ax: Axes | None = None
+) -> Axes:
     """Mean (over seeds) test error [%] against the data scale (log2 axis),
     one line per ISR of the (seed, isr) `grid`; the data range is shaded."""
     ax = _axis(ax)
@@ -74,18 +81,20 @@ def plot_error_per_scale(grid: xr.Dataset, data_range: tuple[float, float] | Non
     return ax
 
 
-def plot_scales_over_epochs(metrics: pd.DataFrame, ax=None):
+def plot_scales_over_epochs(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """ISR (and σ_basis [px]) of a run's metrics.csv against the epoch (Fig. 6)."""
+    from matplotlib.ticker import MaxNLocator
+
     ax = _axis(ax)
     ax.plot(metrics["epoch"], metrics["isr"], marker=".", label="ISR")
     ax.plot(metrics["epoch"], metrics["sigma_basis"], marker=".", label="σ_basis [px]")
     ax.set_xlabel("epoch")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))  # the default locator, whole epochs
     ax.legend(fontsize="small")
     return ax
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig: Figure, path: str | Path) -> Path:
     """Lay out `fig`, write it atomically (format from the suffix, default
     png) and close it."""
     import matplotlib.pyplot as plt

@@ -14,20 +14,29 @@ from __future__ import annotations
 
 import json
 import os
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from numpy.typing import ArrayLike
 
+from scaletol import __version__
 from scaletol.files import atomic_write
 
 GRID_DIMS = ("isr", "config")
 
 
 def run_results(
-    *, description: dict, data_scale, error, n, scales, test_error: float, val_error: float, isr: float
+    *,
+    description: dict,
+    data_scale: ArrayLike,
+    error: ArrayLike,
+    n: ArrayLike,
+    scales: ArrayLike,
+    test_error: float,
+    val_error: float,
+    isr: float,
 ) -> xr.Dataset:
     """The results of one run as a one-cell grid indexed by (seed, isr).
 
@@ -56,7 +65,7 @@ def run_results(
         },
     )
     ds.attrs["config"] = json.dumps(description, sort_keys=True)
-    ds.attrs["scaletol_version"] = version("scaletol")
+    ds.attrs["scaletol_version"] = __version__
     return ds
 
 
@@ -118,7 +127,7 @@ def merge_results(parts: list[xr.Dataset]) -> xr.Dataset:
         for part in parts:
             configs.update(json.loads(part.attrs["configs"]))
         merged.attrs["configs"] = json.dumps(configs, sort_keys=True)
-    merged.attrs["scaletol_version"] = version("scaletol")
+    merged.attrs["scaletol_version"] = __version__
     return merged
 
 

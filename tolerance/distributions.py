@@ -9,8 +9,12 @@ the support is unbounded) and `to_dict()`. `make_distribution` builds one by nam
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import ndtr, ndtri
 
 NAMES = ("loguniform", "uniform", "lognormal", "truncnormal", "empirical")
@@ -27,7 +31,7 @@ class ScaleDistribution:
     name: str = ""
     bounds: tuple[float, float] | None = None
 
-    def pdf(self, x: np.ndarray) -> np.ndarray:
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         """Density on x = log2(s) [1/octave]; same shape as `x`."""
         raise NotImplementedError
 
@@ -41,6 +45,8 @@ class ScaleDistribution:
 
     def log2_extent(self) -> tuple[float, float]:
         """Interval on x = log2(s) that holds the distribution's mass (octaves)."""
+        if self.bounds is None:
+            raise NotImplementedError(f"{type(self).__name__} is unbounded and must define its extent")
         lo, hi = self.bounds
         return math.log2(lo), math.log2(hi)
 
@@ -49,7 +55,7 @@ class ScaleDistribution:
         return f"{type(self).__name__}({params})"
 
 
-def check_scale_range(lo, hi) -> tuple[float, float]:
+def check_scale_range(lo: Any, hi: Any) -> tuple[float, float]:
     """Return (lo, hi) as floats; ValueError naming the value unless 0 < lo < hi < inf."""
     for label, value in (("lo", lo), ("hi", hi)):
         if value is None:
@@ -66,7 +72,7 @@ def check_scale_range(lo, hi) -> tuple[float, float]:
     return lo, hi
 
 
-def check_positive(label: str, value) -> float:
+def check_positive(label: str, value: Any) -> float:
     """Return `value` as a float; ValueError naming it unless finite and > 0."""
     try:
         number = float(value)
@@ -81,20 +87,21 @@ class LogUniform(ScaleDistribution):
     """log2(s) uniform on [log2 lo, log2 hi]."""
 
     name = "loguniform"
+    bounds: tuple[float, float]
 
     def __init__(self, lo: float, hi: float):
         self.bounds = check_scale_range(lo, hi)
         self._a, self._b = self.log2_extent()
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         inside = (x >= self._a) & (x <= self._b)
         return np.where(inside, 1.0 / (self._b - self._a), 0.0)
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return np.exp2(rng.uniform(self._a, self._b, size=n))
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {"name": self.name, "lo": self.bounds[0], "hi": self.bounds[1]}
 
 
@@ -102,22 +109,23 @@ class Uniform(ScaleDistribution):
     """s uniform on [lo, hi] (not uniform in log2 s: its log2-density grows as s)."""
 
     name = "uniform"
+    bounds: tuple[float, float]
 
     def __init__(self, lo: float, hi: float):
         self.bounds = check_scale_range(lo, hi)
         self._a, self._b = self.log2_extent()
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         lo, hi = self.bounds
         inside = (x >= self._a) & (x <= self._b)
         # p(x) = p_s(s) |ds/dx| with s = 2^x, ds/dx = s ln 2
         return np.where(inside, np.exp2(np.clip(x, self._a, self._b)) * LN2 / (hi - lo), 0.0)
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(*self.bounds, size=n)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {"name": self.name, "lo": self.bounds[0], "hi": self.bounds[1]}
 
 
@@ -140,18 +148,18 @@ class LogNormal(ScaleDistribution):
         a, b = math.log2(lo), math.log2(hi)
         return cls((a + b) / 2, (b - a) / 4 if std is None else std)
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         z = (np.asarray(x, dtype=float) - self.mean) / self.std
         return np.exp(-0.5 * z * z) / (self.std * math.sqrt(2 * math.pi))
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return np.exp2(rng.normal(self.mean, self.std, size=n))
 
-    def log2_extent(self):
+    def log2_extent(self) -> tuple[float, float]:
         half = LOGNORMAL_EXTENT_STDS * self.std
         return self.mean - half, self.mean + half
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {"name": self.name, "mean_log2": self.mean, "std_log2": self.std}
 
 
@@ -159,6 +167,7 @@ class TruncNormal(ScaleDistribution):
     """s ~ Normal(mean, std) in scale units, truncated to [lo, hi]."""
 
     name = "truncnormal"
+    bounds: tuple[float, float]
 
     def __init__(self, lo: float, hi: float, mean: float | None = None, std: float | None = None):
         self.bounds = check_scale_range(lo, hi)
@@ -175,7 +184,7 @@ class TruncNormal(ScaleDistribution):
             )
         self._a, self._b = self.log2_extent()
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         s = np.exp2(np.clip(x, self._a, self._b))
         z = (s - self.mean) / self.std
@@ -183,16 +192,24 @@ class TruncNormal(ScaleDistribution):
         inside = (x >= self._a) & (x <= self._b)
         return np.where(inside, density_s * s * LN2, 0.0)
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         u = rng.uniform(self._cdf_lo, self._cdf_hi, size=n)
         return np.clip(self.mean + self.std * ndtri(u), *self.bounds)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         lo, hi = self.bounds
         return {"name": self.name, "lo": lo, "hi": hi, "mean": self.mean, "std": self.std}
 
 
-def make_distribution(name, lo=None, hi=None, *, std=None, file=None, column=None) -> ScaleDistribution:
+def make_distribution(
+    name: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    std: float | None = None,
+    file: str | os.PathLike | None = None,
+    column: str | None = None,
+) -> ScaleDistribution:
     """Build a distribution by name (one of NAMES).
 
     lo, hi: scales (> 0, lo < hi). `std`: octaves for lognormal, scale units for
@@ -207,6 +224,7 @@ def make_distribution(name, lo=None, hi=None, *, std=None, file=None, column=Non
         if file is None:
             raise ValueError("distribution 'empirical' needs a file of observed scales")
         return Empirical.from_file(file, column=column)
+    lo, hi = check_scale_range(lo, hi)
     if name == "loguniform":
         return LogUniform(lo, hi)
     if name == "uniform":
@@ -216,7 +234,14 @@ def make_distribution(name, lo=None, hi=None, *, std=None, file=None, column=Non
     return TruncNormal(lo, hi, std=std)
 
 
-def make_distributions(names, ranges, *, std=None, file=None, column=None) -> list[ScaleDistribution]:
+def make_distributions(
+    names: Iterable[str],
+    ranges: Iterable[Sequence[float]],
+    *,
+    std: float | None = None,
+    file: str | os.PathLike | None = None,
+    column: str | None = None,
+) -> list[ScaleDistribution]:
     """Pair distribution names with (lo, hi) ranges, as the command line does.
 
     One name applies to every range; otherwise names and ranges pair up in order.

@@ -14,6 +14,7 @@ import math
 import os
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from tolerance.distributions import ScaleDistribution
@@ -21,7 +22,7 @@ from tolerance.distributions import ScaleDistribution
 KDE_BINS = 512
 
 
-def read_scales(path, column: str | None = None) -> np.ndarray:
+def read_scales(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
     """Observed scales from `path`: one number per line, or CSV column `column`.
 
     Blank lines are skipped. ValueError naming the file, line and value for
@@ -59,8 +60,9 @@ class Empirical(ScaleDistribution):
     """Observed scales; density = truncated kernel density estimate on log2 s."""
 
     name = "empirical"
+    bounds: tuple[float, float]
 
-    def __init__(self, scales, source: str | None = None, column: str | None = None):
+    def __init__(self, scales: ArrayLike, source: str | None = None, column: str | None = None):
         scales = np.asarray(scales, dtype=float).ravel()
         if scales.size == 0 or not np.all(np.isfinite(scales)) or np.any(scales <= 0):
             raise ValueError("empirical scales must be a non-empty set of finite numbers > 0")
@@ -81,7 +83,7 @@ class Empirical(ScaleDistribution):
         self._mass_inside = float(np.dot(self._weights, inside))
 
     @classmethod
-    def from_file(cls, path, column: str | None = None) -> Empirical:
+    def from_file(cls, path: str | os.PathLike, column: str | None = None) -> Empirical:
         """Read observed scales (see `read_scales`) into a distribution."""
         scales = read_scales(path, column)
         try:
@@ -89,17 +91,17 @@ class Empirical(ScaleDistribution):
         except ValueError as exc:
             raise ValueError(f"{os.fspath(path)}: {exc}") from None
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         z = (x[..., None] - self._centres) / self.bandwidth
         kde = np.exp(-0.5 * z * z) @ self._weights / (self.bandwidth * math.sqrt(2 * math.pi))
         inside = (x >= self._a) & (x <= self._b)
         return np.where(inside, kde / self._mass_inside, 0.0)
 
-    def sample(self, n, rng):
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.choice(self.scales, size=n, replace=True)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {
             "name": self.name,
             "file": self.source,

@@ -22,6 +22,7 @@ optimum and s² = RSS / (points - parameters).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import least_squares
 
 from tolerance.errors_io import ModelErrors
@@ -32,7 +33,7 @@ REFINED_STARTS = 3
 MIN_POINTS_PER_MODEL = 3
 
 
-def coverage(data_scales: np.ndarray, internal_scales: np.ndarray, tau: float) -> np.ndarray:
+def coverage(data_scales: ArrayLike, internal_scales: ArrayLike, tau: float) -> np.ndarray:
     """How well the internal scales cover each data scale, in [0, 1], shape of `data_scales`."""
     x = np.log2(np.asarray(data_scales, dtype=float))[..., None]
     centres = np.log2(np.asarray(internal_scales, dtype=float))
@@ -40,7 +41,9 @@ def coverage(data_scales: np.ndarray, internal_scales: np.ndarray, tau: float) -
     return 1.0 - misses.prod(axis=-1)
 
 
-def predicted_errors(data_scales, internal_scales, tau, floor, gain) -> np.ndarray:
+def predicted_errors(
+    data_scales: ArrayLike, internal_scales: ArrayLike, tau: float, floor: float, gain: float
+) -> np.ndarray:
     """floor + gain · (1 - coverage): the error model, shape of `data_scales`."""
     return floor + gain * (1.0 - coverage(data_scales, internal_scales, tau))
 
@@ -91,16 +94,14 @@ def fit_tau_from_errors(models: list[ModelErrors]) -> TauFromErrors:
     is_local_min = np.r_[True, profile[1:] <= profile[:-1]] & np.r_[profile[:-1] <= profile[1:], True]
     candidates = np.flatnonzero(is_local_min)
     starts = candidates[np.argsort(profile[candidates])][:REFINED_STARTS]
-    best, evaluations = None, 0
+    runs = []
     for index in starts:
         tau0 = TAU_GRID[index]
         floor_gain = np.array([_floor_gain(model, tau0)[:2] for model in models])
         start = np.concatenate([[tau0], floor_gain[:, 0], floor_gain[:, 1]])
         lower = np.r_[TAU_GRID[0] / 10, np.full(2 * k, -np.inf)]
-        run = least_squares(residuals, start, bounds=(lower, np.inf), x_scale="jac")
-        evaluations += run.nfev
-        if best is None or run.cost < best.cost:
-            best = run
+        runs.append(least_squares(residuals, start, bounds=(lower, np.inf), x_scale="jac"))
+    best = min(runs, key=lambda run: run.cost)
     tau = float(best.x[0])
     dof = points - best.x.size
     rss = 2.0 * best.cost
@@ -116,7 +117,7 @@ def fit_tau_from_errors(models: list[ModelErrors]) -> TauFromErrors:
         success=bool(best.success),
         message=str(best.message),
         iterations=int(best.njev),  # one Jacobian per trust-region iteration
-        evaluations=int(evaluations + TAU_GRID.size),
+        evaluations=int(sum(run.nfev for run in runs) + TAU_GRID.size),
         starts=int(len(starts)),
     )
     return TauFromErrors(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class ModelErrors:
     errors: np.ndarray = field(repr=False)
 
 
-def read_errors(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
+def read_errors(path: str | os.PathLike, sigma_unit: float = 2.0) -> list[ModelErrors]:
     """Models' per-scale errors from a CSV file or a `.nc` results file.
 
     sigma_unit [px]: used for CSV rows without a `sigma_unit` column; netCDF
@@ -84,7 +85,7 @@ def _checked_column(frame, name, path, *, positive=False, low=None, high=None, i
     return values
 
 
-def read_errors_csv(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
+def read_errors_csv(path: str | os.PathLike, sigma_unit: float = 2.0) -> list[ModelErrors]:
     """Models from a CSV file (see the module docstring for its columns)."""
     import pandas as pd
 
@@ -146,7 +147,7 @@ def _json_attr(dataset, name: str, path: str) -> dict:
         raise ValueError(f"{path}: attribute {name!r} is not JSON") from None
 
 
-def read_errors_netcdf(path) -> list[ModelErrors]:
+def read_errors_netcdf(path: str | os.PathLike) -> list[ModelErrors]:
     """Models from a `sesn` results file (DESIGN.md §7).
 
     Internal scales stored as NaN (beyond a model's N_S) are dropped; runs
@@ -179,7 +180,10 @@ def read_errors_netcdf(path) -> list[ModelErrors]:
         models = []
         for seed in dataset["seed"].to_numpy():
             for model in dataset[model_dim].to_numpy():
-                label = {"seed": int(seed), model_dim: float(model) if model_dim == "isr" else int(model)}
+                label: dict[str, Any] = {
+                    "seed": int(seed),
+                    model_dim: float(model) if model_dim == "isr" else int(model),
+                }
                 errors = error.sel({"seed": seed, model_dim: model}).to_numpy().astype(float)
                 px = scales.sel({"seed": seed, model_dim: model}).to_numpy().astype(float)
                 px = np.sort(px[np.isfinite(px)])

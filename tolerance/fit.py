@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,20 +55,23 @@ def _lower_u(target: FitTarget) -> float:
     return target.dist.log2_extent()[0] + math.log2(C_REF_FLOOR)
 
 
-def _starts(target: FitTarget, free_u: bool, free_v: bool, v_fixed: float | None) -> list[list[float]]:
+def _starts(target: FitTarget, free_u: bool, v_fixed: float | None) -> list[list[float]]:
     """Deterministic starts for the free ones of (u, v), spread over the data's width.
 
-    A free log2 ISR starts at fractions of the width with the scales centred on
-    the data; with the ISR given (or N_S = 1) the scales start slid across it.
+    A free log2 ISR (`v_fixed` None) starts at fractions of the width with the
+    scales centred on the data; with the ISR given (`v_fixed`, 0 for N_S = 1)
+    the scales start slid across it.
     """
     a, b = target.dist.log2_extent()
     width = b - a
     starts = []
     for fraction in START_WIDTH_FRACTIONS:
-        v0 = max(fraction * width, _LOG2_MIN_ISR + STEP_OCTAVES) if free_v else v_fixed
-        shift = 0.0 if free_v else (fraction - 0.5) * width
+        if v_fixed is None:
+            v0, shift = max(fraction * width, _LOG2_MIN_ISR + STEP_OCTAVES), 0.0
+        else:
+            v0, shift = v_fixed, (fraction - 0.5) * width
         u0 = (a + b) / 2 - v0 / 2 + shift
-        starts.append([p for p, free in ((u0, free_u), (v0, free_v)) if free])
+        starts.append([p for p, free in ((u0, free_u), (v0, v_fixed is None)) if free])
     return starts
 
 
@@ -100,7 +104,7 @@ def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None):
     ]
     best, fit = multistart_nelder_mead(
         objective,
-        _starts(target, free_u, free_v, v_fixed),
+        _starts(target, free_u, v_fixed),
         [name for _, name, _ in free],
         [low for _, _, low in free],
         [STEP_OCTAVES] * len(free),
@@ -178,7 +182,7 @@ def suggest_ns(
     ns_max: int = NS_MAX,
     tolerance: float = NS_TOLERANCE,
     isr: float | None = None,
-    **options,
+    **options: Any,
 ) -> NsScan:
     """Suggestions for N_S = 1..ns_max (2..ns_max when `isr` is given).
 

@@ -9,13 +9,14 @@ equal-weight mixture of those N_S normals.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from tolerance.distributions import check_positive
 
 
-def check_ns(ns) -> int:
+def check_ns(ns: Any) -> int:
     """Return `ns` as an int; ValueError naming it unless it is an integer >= 1."""
     if isinstance(ns, bool) or not isinstance(ns, (int, np.integer)) or ns < 1:
         raise ValueError(f"number of internal scales must be an integer >= 1, got {ns!r}")

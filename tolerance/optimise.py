@@ -27,16 +27,17 @@ def multistart_nelder_mead(
     in the parameter's units. Returns the best point and its FitResult (the
     best start's message and iterations; evaluations summed over all starts).
     """
-    lower = np.asarray(lower, dtype=float)
-    steps = np.asarray(steps, dtype=float)
-    bounds = [(low, None) for low in lower]
-    best, evaluations, unique_starts = None, 0, []
-    for start in starts:
-        start = np.maximum(np.asarray(start, dtype=float), lower)
+    low = np.asarray(lower, dtype=float)
+    edges = np.asarray(steps, dtype=float)
+    bounds = [(bound, None) for bound in low]
+    unique_starts: list[np.ndarray] = []
+    runs = []
+    for given in starts:
+        start = np.maximum(np.asarray(given, dtype=float), low)
         if any(np.allclose(start, seen) for seen in unique_starts):
             continue
         unique_starts.append(start)
-        simplex = np.vstack([start, start + np.diag(steps)])
+        simplex = np.vstack([start, start + np.diag(edges)])
         run = minimize(
             objective,
             start,
@@ -51,16 +52,15 @@ def multistart_nelder_mead(
                 "adaptive": True,
             },
         )
-        evaluations += run.nfev
-        if best is None or run.fun < best.fun:
-            best = run
+        runs.append(run)
+    best = min(runs, key=lambda run: run.fun)
     result = FitResult(
         parameters={name: float(value) for name, value in zip(names, best.x)},
         objective=float(best.fun),
         success=bool(best.success) and bool(np.isfinite(best.fun)),
         message=str(best.message),
         iterations=int(best.nit),
-        evaluations=int(evaluations),
+        evaluations=int(sum(run.nfev for run in runs)),
         starts=len(unique_starts),
     )
     return best.x, result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,12 +18,16 @@ from tolerance.grid import FitTarget
 from tolerance.mixture import component_pdfs, mixture_pdf
 from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFromErrors
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 DATA_COLOUR = "0.55"
 MODEL_COLOUR = "tab:blue"
 BOUND_COLOUR = "tab:red"
 
 
-def _axis(ax):
+def _axis(ax: Axes | None) -> Axes:
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -38,7 +43,9 @@ def _octave_ticks(ax, lo: float, hi: float) -> None:
     ax.set_xlim(lo, hi)
 
 
-def plot_suggestion(suggestion: Suggestion, ax=None, *, components: bool = True, legend: bool = True):
+def plot_suggestion(
+    suggestion: Suggestion, ax: Axes | None = None, *, components: bool = True, legend: bool = True
+) -> Axes:
     """Padded data density, tolerance mixture (and each component), internal scales, data bounds.
 
     x axis: data scale on a log2 axis; y axis: density per octave.
@@ -81,7 +88,7 @@ def _range_text(suggestion: Suggestion) -> str:
     return f"{lo:.3g}, {hi:.3g}"
 
 
-def plot_suggestions(suggestions: list[Suggestion], axes=None):
+def plot_suggestions(suggestions: list[Suggestion], axes: np.ndarray | None = None) -> np.ndarray:
     """One `plot_suggestion` panel per suggestion (Fig. 5 for a combined fit); returns the axes."""
     if axes is None:
         import matplotlib.pyplot as plt
@@ -97,14 +104,14 @@ def plot_suggestions(suggestions: list[Suggestion], axes=None):
     return axes
 
 
-def plot_combined(fit: CombinedFit, axes=None):
+def plot_combined(fit: CombinedFit, axes: np.ndarray | None = None) -> np.ndarray:
     """Fig. 5: every distribution of a combined fit with the shared τ; returns the axes."""
     axes = plot_suggestions(fit.suggestions, axes)
     axes[0].figure.suptitle(f"combined fit: shared tau = {fit.tau:.3f} octaves", fontsize=10)
     return axes
 
 
-def plot_ns_scan(scan: NsScan, ax=None):
+def plot_ns_scan(scan: NsScan, ax: Axes | None = None) -> Axes:
     """KL of the best fit for each N_S, the chosen one marked."""
     ax = _axis(ax)
     ns = [s.ns for s in scan.candidates]
@@ -119,7 +126,7 @@ def plot_ns_scan(scan: NsScan, ax=None):
     return ax
 
 
-def plot_errors_fit(result: TauFromErrors, ax=None):
+def plot_errors_fit(result: TauFromErrors, ax: Axes | None = None) -> Axes:
     """Recorded errors per data scale (points) and the fitted error model (lines), one colour per model."""
     from tolerance.errors_fit import predicted_errors
 
@@ -143,7 +150,7 @@ def plot_errors_fit(result: TauFromErrors, ax=None):
     return ax
 
 
-def figure_with_axes(panels: int = 1, *, width: float = 5.0, height: float = 3.6):
+def figure_with_axes(panels: int = 1, *, width: float = 5.0, height: float = 3.6) -> tuple[Figure, np.ndarray]:
     """A pyplot-free Figure with `panels` axes side by side; returns (figure, axes array)."""
     from matplotlib.figure import Figure
 
@@ -151,7 +158,7 @@ def figure_with_axes(panels: int = 1, *, width: float = 5.0, height: float = 3.6
     return figure, np.ravel(figure.subplots(1, panels, squeeze=False))
 
 
-def save_figure(figure, path) -> None:
+def save_figure(figure: Figure, path: str | os.PathLike) -> None:
     """Write `figure` to `path` atomically (temporary file in the same folder, then rename)."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tolerance.distributions import LogNormal
 from tolerance.mixture import internal_scales
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def distribution_range(dist: ScaleDistribution) -> list[float]:
     """[lo, hi] in scale units: the bounds, or a log-normal's central ±2 std range."""
     if dist.bounds is not None:
         return [float(b) for b in dist.bounds]
+    assert isinstance(dist, LogNormal), "the only unbounded distribution"
     return [2.0 ** (dist.mean - 2 * dist.std), 2.0 ** (dist.mean + 2 * dist.std)]
 
 
@@ -166,8 +168,11 @@ def suggestion_table(suggestions: list[Suggestion]) -> str:
         notes.append("* given, not fitted")
     if any(s.at_bound for s in suggestions):
         notes.append("! on its lower bound (c_ref >= half the smallest data scale, ISR >= 1.5)")
-    failed = [s for s in suggestions if s.fit is not None and not s.fit.success]
-    notes += [f"warning: fit for {s.dist.name} did not converge: {s.fit.message}" for s in failed]
+    notes += [
+        f"warning: fit for {s.dist.name} did not converge: {s.fit.message}"
+        for s in suggestions
+        if s.fit is not None and not s.fit.success
+    ]
     return "\n".join([header, table, *notes])
 
 
