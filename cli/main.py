@@ -11,7 +11,9 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
 from importlib.metadata import version
+from typing import Any, NoReturn
 
 import click
 
@@ -43,10 +45,17 @@ class LazyGroup(click.Group):
         module, attr = COMMANDS[name].split(":")
         return getattr(importlib.import_module(module), attr)
 
-    def main(self, args=None, prog_name=None, **extra):
-        extra.pop("standalone_mode", None)
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        """Run the command and exit with its status (always standalone)."""
         try:
-            code = super().main(args, prog_name, standalone_mode=False, **extra)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Abort:
             click.echo("tolcli: aborted", err=True)
             sys.exit(130)

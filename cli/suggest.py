@@ -15,7 +15,7 @@ from tolerance import fit
 from tolerance.distributions import NAMES, make_distributions
 from tolerance.kl import DIRECTIONS
 from tolerance.padding import DEFAULT_PADDING
-from tolerance.result import suggestion_table
+from tolerance.result import NsScan, Suggestion, suggestion_table
 
 
 class NsType(click.ParamType):
@@ -186,6 +186,7 @@ def suggest(
     check_plot_path(plot_path)
     dists = make_distributions(dist_names, ranges, std=std, file=scale_file, column=column)
     options = dict(tau=tau, c_ref=c_ref, sigma_unit=sigma_unit, direction=kl_direction, padding=padding)
+    results: list[NsScan] | list[Suggestion]
     if ns == "auto":
         results = [fit.suggest_ns(dist, tolerance=ns_tolerance, isr=isr, **options) for dist in dists]
         suggestions = [scan.chosen for scan in results]

@@ -7,6 +7,7 @@ torch loads only when a command runs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -171,7 +172,7 @@ def given_options(ctx: click.Context, options: dict) -> dict:
     }
 
 
-def config_changes(given: dict, sizes: tuple[int, int, int]) -> dict:
+def config_changes(given: dict, sizes: Sequence[int | None]) -> dict:
     """TrainConfig fields from the given options; limits replace entries of `sizes`."""
     changes = {CONFIG_FIELDS[k]: v for k, v in given.items() if k in CONFIG_FIELDS}
     if given.get("fixed_sigma"):
@@ -237,6 +238,7 @@ def train(ctx, out, resume, data_root, device, quiet, as_json, **options):
     saved = Path(out) / CONFIG_FILE
     if resume and saved.is_file():
         base = TrainConfig.load(saved)
+        assert base.sizes is not None, "a saved config holds every setting"
         config = base.replace(**config_changes(given, base.sizes))
     else:
         if "model" not in given:

@@ -14,6 +14,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ class ScaleDataset(ABC):
     std (applied to pixel values in [0, 1]) and their stored images.
     """
 
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
     labels: torch.Tensor
     scales: torch.Tensor
     mean: float
@@ -186,7 +188,8 @@ def check_sizes(sizes, available: int) -> tuple[int, int, int]:
         raise ValueError(f"split sizes must be three positive integers (train, val, test), got {sizes}")
     if sum(sizes) > available:
         raise ValueError(f"split sizes {sizes} need {sum(sizes)} digits, only {available} available")
-    return tuple(int(n) for n in sizes)
+    train, val, test = (int(n) for n in sizes)
+    return train, val, test
 
 
 def check_scale(scale: float) -> float:

@@ -117,10 +117,10 @@ def render_realisation(mnist: MNIST, *, seed: int, sizes: tuple[int, int, int]) 
     """The tensors of one realisation, splits concatenated (train, val, test):
     source int64 [M] (index into `mnist`), scales float32 [M], images uint8
     [M, 28, 28]; M = sum(sizes)."""
-    source = stratified_order(mnist.labels.numpy(), seeded_generator(seed, _SPLIT_STREAM))[: sum(sizes)]
-    factors = seeded_generator(seed, _SCALE_STREAM).uniform(*SCALE_RANGE, size=len(source))
+    order = stratified_order(mnist.labels.numpy(), seeded_generator(seed, _SPLIT_STREAM))[: sum(sizes)]
+    factors = seeded_generator(seed, _SCALE_STREAM).uniform(*SCALE_RANGE, size=len(order))
     scales = torch.from_numpy(factors).float()
-    source = torch.from_numpy(source)
+    source = torch.from_numpy(order)
     images = torch.empty((len(source), DIGIT_SIZE, DIGIT_SIZE), dtype=torch.uint8)
     for start in range(0, len(source), _RENDER_CHUNK):
         chunk = slice(start, start + _RENDER_CHUNK)

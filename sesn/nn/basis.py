@@ -112,17 +112,17 @@ class BasisSpec:
             pairs = [(ny, nx) for ny in range(self.eff) for nx in range(self.eff)]
             return _layout_from(atoms, pairs)
         wanted = self.num_functions
-        pairs = []
+        atom_pairs: list[tuple[tuple[int, int], tuple[int, int]]] = []
         sub_scale = 0
-        while len(pairs) < wanted:
+        while len(atom_pairs) < wanted:
             for total in range(MAX_ORDER_B + 1):
                 for ny in range(total + 1):
-                    pairs.append(((sub_scale, ny), (sub_scale, total - ny)))
+                    atom_pairs.append(((sub_scale, ny), (sub_scale, total - ny)))
             sub_scale += 1
-        pairs = pairs[:wanted]
-        atoms = sorted({atom for pair in pairs for atom in pair})
+        atom_pairs = atom_pairs[:wanted]
+        atoms = sorted({atom for pair in atom_pairs for atom in pair})
         index = {atom: i for i, atom in enumerate(atoms)}
-        return _layout_from(atoms, [(index[r], index[c]) for r, c in pairs])
+        return _layout_from(atoms, [(index[r], index[c]) for r, c in atom_pairs])
 
 
 def _layout_from(atoms, pairs) -> AtomLayout:

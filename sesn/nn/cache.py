@@ -87,7 +87,7 @@ class DerivedCache:
         learnt = {name: p for name, p in module.named_parameters() if p.requires_grad}
         if not (torch.is_grad_enabled() and learnt):
             return build(compute(dict(module.named_parameters())))
-        result_type = {}
+        result_type: dict[str, type] = {}
 
         def from_parameters(*values):
             out = build(compute(dict(zip(learnt, values))))

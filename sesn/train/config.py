@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from scaletol.files import atomic_write_text
 
@@ -23,7 +24,7 @@ DATASETS = ("dynamic-mnist", "mnist-scale")
 # Per dataset (DESIGN.md §5, §6): the data scale distribution (MNIST-Scale's is
 # fixed), split sizes (train, val, test), the schedule of the scale-parameter
 # group, and the range of the per-scale evaluation grid.
-DATASET_DEFAULTS = {
+DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
     "dynamic-mnist": dict(
         dist="loguniform",
         range=(1.0, 8.0),
@@ -104,6 +105,7 @@ class TrainConfig:
             )
 
     def _validate(self) -> None:
+        assert self.sizes is not None, "filled from DATASET_DEFAULTS"
         _check_range("range", self.range)
         _check_range("eval_range", self.eval_range)
         if len(self.sizes) != 3:
@@ -127,8 +129,8 @@ class TrainConfig:
         ):
             raise ValueError(f"milestones must be increasing positive epochs, got {self.milestones!r}")
         if self.scales is not None:
-            for value in self.scales:
-                _check_positive("scales", value)
+            for scale in self.scales:
+                _check_positive("scales", scale)
         if self.learn_sigma not in (None, True, False):
             raise ValueError(f"learn_sigma must be true or false, got {self.learn_sigma!r}")
         if not isinstance(self.augment, bool):

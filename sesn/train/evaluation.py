@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ def error_rate(model: nn.Module, split: ScaleDataset, *, batch_size: int, device
 def per_scale_errors(
     model: nn.Module,
     split: ScaleDataset,
-    grid: Sequence[float],
+    grid: Iterable[float],
     *,
     batch_size: int,
     device,

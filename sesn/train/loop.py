@@ -78,6 +78,7 @@ class RunResult:
     def summary(self) -> dict:
         """JSON-ready summary (the `tolcli train --json` object)."""
         c = self.config
+        assert c.range is not None, "filled from DATASET_DEFAULTS"
         return {
             "model": c.model,
             "dataset": c.dataset,
@@ -168,6 +169,7 @@ def _check_run_dir(out_dir: Path, config: TrainConfig, resume: bool) -> dict | N
 def _build_splits(config: TrainConfig, mnist: MNIST | None, data_root) -> Splits:
     if mnist is None:
         mnist = load_mnist(data_root)
+    assert config.dist is not None and config.range is not None, "filled from DATASET_DEFAULTS"
     dist = make_distribution(config.dist, *config.range) if config.dataset == "dynamic-mnist" else None
     return build_dataset(
         config.dataset, mnist=mnist, seed=config.seed, dist=dist, sizes=config.sizes, augment=config.augment
@@ -289,7 +291,8 @@ def _train_epoch(
     (weights, scales) learning rates of its last step."""
     model.train()
     steps = len(loader)
-    loss_sum, wrong, seen = 0.0, 0, 0  # the sums stay on the device: no sync per step
+    loss_sum: float | torch.Tensor = 0.0  # the sums stay on the device: no sync per step
+    wrong, seen = 0, 0
     rates = (math.nan, math.nan)
     for index, (x, y, _) in enumerate(
         tqdm(loader, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
@@ -341,6 +344,7 @@ def _test(
     """The one-run results grid of `model`: test error on the test split and
     per-scale errors on the config's evaluation grid."""
     test_error = error_rate(model, splits.test, batch_size=config.batch_size, device=device)
+    assert config.eval_range is not None, "filled from DATASET_DEFAULTS"
     grid = evaluation_grid(*config.eval_range, per_octave=config.eval_per_octave)
     errors, counts = per_scale_errors(
         model,

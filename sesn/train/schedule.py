@@ -25,6 +25,7 @@ class Schedule:
 
     @classmethod
     def from_config(cls, config: TrainConfig) -> Schedule:
+        assert config.scale_lr is not None and config.scale_warmup is not None and config.scale_decay is not None
         return cls(
             config.lr, config.milestones, config.lr_decay, config.scale_lr, config.scale_warmup, config.scale_decay
         )

@@ -71,7 +71,7 @@ def model_cells(base: TrainConfig, models: Sequence[str], seeds: Sequence[int]) 
     settings of `base` apply to the models that have internal scales."""
     _check_unique("model", models)
     _check_unique("seed", seeds)
-    cells = []
+    cells: list[SweepCell] = []
     for index, model in enumerate(models):
         config = base.replace(model=model)
         if model_spec(model).mode is None:
