@@ -3,8 +3,8 @@
     python benchmarks/suggest.py [--repeats 7] [--json]
 
 Prints one row per measurement: the best and the median wall time over the
-repeats, and the target from issue 2 (suggest well under 1 s as a process,
-the combined fit under 3 s). Timings depend on machine load, which is shown.
+repeats, and the target (suggest well under 1 s as a process, the combined
+fit under 3 s). Timings depend on machine load, which is shown.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from scaletol.figures import plot_error_per_scale, plot_error_vs_isr, save_figur
 from scaletol.results import by_range  # noqa: E402
 from tolerance.validation import compare_with_tolerance  # noqa: E402
 
-THESIS_BEST_ISR = (2.38, 4.76, 5.35)  # Fig. 3 (DESIGN.md §2; Table 2 gives 2.34 for [1, 2.83])
+THESIS_BEST_ISR = (2.38, 4.76, 5.35)  # Fig. 3 (Table 2 gives 2.34 for [1, 2.83])
 THESIS_SUGGESTED_ISR = (2.893, 4.319, 6.320)  # Fig. 5, combined fit, τ = 0.459
 
 

@@ -36,7 +36,7 @@ from tolerance.plot import (
 
 THESIS_TAU = 0.459
 THESIS_C_REF_ISR = [(0.981, 2.893), (1.045, 4.319), (1.125, 6.320)]
-THESIS_BEST_TRAINED_ISR = [2.38, 4.76, 5.35]  # fixed-scale sweep (DESIGN.md §2)
+THESIS_BEST_TRAINED_ISR = [2.38, 4.76, 5.35]  # fixed-scale sweep (thesis Fig. 3)
 UPPER_OCTAVES = (1.5, 2.25, 3.0)
 
 

@@ -1,5 +1,5 @@
 """Results files: per-scale test errors of trained models as netCDF
-(CONTRACTS.md "results files"; NETCDF3 through xarray's scipy engine).
+(NETCDF3 through xarray's scipy engine).
 
 One file holds a grid of runs. Dims: `seed`, then `isr` (the fixed or initial
 ISR of each run) or `config` (an index; the run configs are JSON in
@@ -73,7 +73,7 @@ def as_config_cell(ds: xr.Dataset, index: int, **labels: float) -> xr.Dataset:
     """A one-run (seed, isr) result relabelled as entry `index` of a config
     grid: dim `config`, the initial ISR kept as coordinate initial_isr(config)
     plus any numeric `labels` (e.g. range_lo, range_hi), and the run's settings
-    in attrs["configs"][index]."""
+    in `attrs["configs"][index]`."""
     cell = ds.rename({"isr": "initial_isr"}).swap_dims({"initial_isr": "config"})
     cell = cell.assign_coords(
         config=np.array([index], np.int32), **{k: ("config", [float(v)]) for k, v in labels.items()}

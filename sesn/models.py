@@ -1,4 +1,4 @@
-"""The thesis's networks, built by name (Table 1; App. B.2; DESIGN.md §6).
+"""The thesis's networks, built by name (Table 1; App. B.2).
 
 - `toy-<mode>`: the toy network of Table 1 for Dynamic Scale MNIST (168×168
   inputs), one scale convolution whose N_S internal scales follow `mode`

@@ -7,7 +7,7 @@ Two inputs, both giving one `ModelErrors` per trained model:
   `sigma_unit` column [px], else `sigma_unit`); optional `seed`. Rows sharing
   seed, isr, ns and c_ref/sigma_basis belong to one model, whose internal scales
   are c_ref · ISR^(i/(ns-1)), with c_ref = sigma_basis / sigma_unit.
-- netCDF results of `sesn` (DESIGN.md §7): `error(seed, isr|config, data_scale)`
+- netCDF results files (`scaletol.results`): `error(seed, isr|config, data_scale)`
   and `scales(seed, isr|config, scale_index)` [px]; the internal data scales of
   a model are its `scales` divided by the config's `sigma_unit`.
 
@@ -148,7 +148,7 @@ def _json_attr(dataset, name: str, path: str) -> dict:
 
 
 def read_errors_netcdf(path: str | os.PathLike) -> list[ModelErrors]:
-    """Models from a `sesn` results file (DESIGN.md §7).
+    """Models from a results file written by training (see `scaletol.results`).
 
     Internal scales stored as NaN (beyond a model's N_S) are dropped; runs
     without internal scales (plain CNNs) or without any recorded error (cells

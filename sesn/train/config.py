@@ -1,4 +1,4 @@
-"""The one object that describes a training run (thesis App. B, DESIGN.md §6).
+"""The one object that describes a training run (thesis App. B).
 
 A `TrainConfig` fixes everything that decides a run's outcome: data, model,
 optimiser schedule, evaluation grid and the seed. Options left as None take the
@@ -21,7 +21,7 @@ from scaletol.files import atomic_write_text
 
 DATASETS = ("dynamic-mnist", "mnist-scale")
 
-# Per dataset (DESIGN.md §5, §6): the data scale distribution (MNIST-Scale's is
+# Per dataset (thesis App. A and B): the data scale distribution (MNIST-Scale's is
 # fixed), split sizes (train, val, test), the schedule of the scale-parameter
 # group, and the range of the per-scale evaluation grid.
 DATASET_DEFAULTS: dict[str, dict[str, Any]] = {

@@ -1,4 +1,4 @@
-"""Train one model (thesis App. B, DESIGN.md §6) and evaluate it per data scale.
+"""Train one model (thesis App. B) and evaluate it per data scale.
 
 `train(config, out_dir)` builds the data and model from a TrainConfig, runs
 Adam with two parameter groups (network weights; internal scales) on the

@@ -1,4 +1,4 @@
-"""Learning rates of the two Adam parameter groups (DESIGN.md §6).
+"""Learning rates of the two Adam parameter groups (thesis App. B).
 
 Network weights: `lr`, multiplied by `decay` at each milestone epoch. Scale
 parameters: `scale_lr`, ramped up linearly over the first `scale_warmup`

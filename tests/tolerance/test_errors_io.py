@@ -68,7 +68,7 @@ def test_missing_file_is_a_file_not_found_error(tmp_path):
 
 
 def results_dataset(model_dim="isr"):
-    """A results file shaped like DESIGN.md §7 (two seeds, two models, five data scales)."""
+    """A results file in the layout of scaletol.results (two seeds, two models, five data scales)."""
     data_scale = np.array([0.5, 1.0, 2.0, 4.0, 8.0])
     error = np.arange(20, dtype=float).reshape(2, 2, 5) / 100
     error[1, 1, 2] = np.nan  # a point that was not evaluated
