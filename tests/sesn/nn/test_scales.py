@@ -77,7 +77,7 @@ def test_scale_parameters_lists_shared_parameters_once():
         ({"ns": 1, "isr": 3.0}, "isr=3.0"),
         ({"isr": 1.0}, "isr=1.0"),
         ({"mode": "direct", "scales": [1.0, 2.0]}, r"scales=\[1.0, 2.0\]"),
-        ({"mode": "direct", "scales": [1.0, -2.0, 3.0]}, "scale=-2.0"),
+        ({"mode": "direct", "scales": [1.0, -2.0, 3.0]}, r"scales\[1\]=-2.0"),
         ({"mode": "spacings", "scales": [1.0, 3.0, 2.0]}, r"scales=\[1.0, 3.0, 2.0\]"),
         ({"mode": "isr", "scales": [1.0, 2.0, 3.0]}, "mode='isr'"),
     ],
