@@ -176,7 +176,7 @@ class ModelSpec:
             settings.pop("learn_sigma", None)
         return settings, layer
 
-    def check(self, **options) -> None:
+    def check(self, **options: Any) -> None:
         """Raise InputError for options `build` would reject, including
         kernels past ``sesn.nn.basis.KERNEL_SIZE_LIMIT``, without building the
         network (no weights drawn, nothing allocated)."""
@@ -189,7 +189,7 @@ class ModelSpec:
         spec = BasisSpec(basis["basis"], basis["eff"], layer.get("k", 4.0), layer.get("max_kernel"), mult)
         spec.full_kernel_size(max(scales.values))
 
-    def build(self, **options) -> nn.Module:
+    def build(self, **options: Any) -> nn.Module:
         settings, layer = self._split(options)
         if self.mode is None:
             return MnistScaleCNN()

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from scaletol.checks import InputError, check_int
 from sesn.nn.basis import BasisSpec, SeparableBasis, build_basis
 from sesn.nn.path_choice import PATHS, choose_path
 from sesn.nn.scales import InternalScales
@@ -29,9 +30,7 @@ PROJECTION_MODES = ("max", "mean")
 
 
 def _channels(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r} must be an integer ≥ 1")
-    return value
+    return check_int(name, value, low=1)
 
 
 def _pad_scales(x: Tensor, scale_size: int) -> Tensor:
@@ -63,7 +62,8 @@ class _BasisConv(CarriesSettings, nn.Module):
         self.spec = BasisSpec(basis, eff, k, max_kernel, mult)
         self.spec.warn_if_truncated(max(scales.values))  # InputError for kernels past KERNEL_SIZE_LIMIT
         self.scales = scales
-        self.weight = nn.Parameter(torch.empty(out_channels, *weight_shape, self.spec.num_functions))
+        shape = (self.out_channels, *map(int, weight_shape), self.spec.num_functions)
+        self.weight = nn.Parameter(torch.empty(shape))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if bias:
             self.bias = nn.Parameter(torch.zeros(out_channels))  # starts at zero, as in SESN
@@ -227,6 +227,8 @@ class ScaleConvHH(_BasisConv):
             bias=bias,
             path=path,
         )
+        if scale_size > scales.ns:
+            raise InputError(f"scale_size={scale_size} must be ≤ ns={scales.ns}, the number of scales it mixes")
         self.scale_size = scale_size
 
     def forward(self, x: Tensor) -> Tensor:
