@@ -18,7 +18,7 @@ weights per filter: 49 pixels or 49 basis functions).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -39,7 +39,7 @@ class ToyNet(nn.Module):
     max over scales → ReLU → BatchNorm → 42×42 max pool → Linear(256, 10).
     Input [B, 1, 168, 168] → logits [B, 10]."""
 
-    BASIS = dict(basis="A", eff=5)
+    BASIS: dict[str, Any] = dict(basis="A", eff=5)
     OPTIONS = SCALE_OPTIONS + LAYER_OPTIONS
 
     def __init__(
@@ -82,7 +82,7 @@ class MnistScaleSESN(nn.Module):
     zero; ReLU, 2×2 spatial max pool, scale batch norm) → max over scales →
     ReLU, 8×8 max pool → BN → head. Input [B, 1, 28, 28] → logits [B, 10]."""
 
-    BASIS = dict(basis="B", eff=7)
+    BASIS: dict[str, Any] = dict(basis="B", eff=7)
     OPTIONS = SCALE_OPTIONS + LAYER_OPTIONS + ("mult",)
 
     def __init__(
@@ -185,7 +185,7 @@ class ModelSpec:
             return
         scales = InternalScales(mode=self.mode, **settings)
         mult = layer.get("mult", MNIST_SCALE_MULT)
-        basis = self.network.BASIS
+        basis = cast(type[ToyNet] | type[MnistScaleSESN], self.network).BASIS
         spec = BasisSpec(basis["basis"], basis["eff"], layer.get("k", 4.0), layer.get("max_kernel"), mult)
         spec.full_kernel_size(max(scales.values))
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from scaletol.checks import InputError
 
@@ -57,8 +57,8 @@ def settings_difference(saved: dict[str, Any], current: dict[str, Any]) -> str:
     return "; ".join(f"{n}={saved.get(n)!r} in the state, {n}={current.get(n)!r} here" for n in differ)
 
 
-class CarriesSettings:
-    """Mixin for an nn.Module whose state must carry ``settings()``."""
+class CarriesSettings(nn.Module):
+    """Base (mixin) of a module whose state must carry ``settings()``."""
 
     def settings(self) -> dict[str, Any]:
         """JSON-able settings that give the module's tensors their meaning."""
@@ -95,26 +95,28 @@ class _Occurrence:
         return (_Occurrence, ())
 
 
-class SavedOnce:
-    """Mixin for an nn.Module that may be registered at several places of one
-    model: its tensors enter the model's state dict once."""
+class SavedOnce(nn.Module):
+    """Base (mixin) of a module that may be registered at several places of
+    one model: its tensors enter the model's state dict once."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
+        super().__init__()
         self._occurrence = _Occurrence()
 
-    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
+    def state_dict(  # type: ignore[override]
+        self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> dict[str, Any]:
         occurrence = self._occurrence
         if destination is not None and occurrence.saved is not None:
             first_destination, first_prefix = occurrence.saved
             if first_destination() is destination and first_prefix != prefix:
-                return destination  # a later occurrence in the same state dict
-        destination = super().state_dict(*args, destination=destination, prefix=prefix, keep_vars=keep_vars)
+                return cast(dict[str, Any], destination)  # a later occurrence in the same state dict
+        saved: dict[str, Any] = super().state_dict(*args, destination=destination, prefix=prefix, keep_vars=keep_vars)
         try:
-            occurrence.saved = (weakref.ref(destination), prefix)
+            occurrence.saved = (weakref.ref(saved), prefix)
         except TypeError:  # a plain dict given as destination: every occurrence is saved
             occurrence.saved = None
-        return destination
+        return saved
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, *rest) -> None:
         occurrence = self._occurrence
@@ -141,7 +143,7 @@ class SavedOnce:
 
     def _tensors(self) -> dict[str, Tensor]:
         """Parameters and persistent buffers of this module itself, by name."""
-        tensors = {n: p for n, p in self._parameters.items() if p is not None}
+        tensors: dict[str, Tensor] = {n: p for n, p in self._parameters.items() if p is not None}
         tensors.update(
             {n: b for n, b in self._buffers.items() if b is not None and n not in self._non_persistent_buffers_set}
         )
