@@ -85,13 +85,20 @@ def test_sesn_index_convention_of_basis_b(eff):
         ("B", 4, [3.0, 1.2, 2.0]),
     ],
 )
-def test_basis_matches_the_scipy_reference_in_float32(kind, eff, scales):
+def test_basis_matches_the_numpy_reference_in_float32(kind, eff, scales):
     spec = BasisSpec(kind, eff)
     basis = build_basis(spec, torch.tensor(scales)).dense()
     size = max(3, 2 * math.ceil(4 * max(scales)) + 1)
     expected = reference_basis(kind, eff, scales, size)
     assert basis.shape == expected.shape
     np.testing.assert_allclose(basis.numpy(), expected, rtol=0, atol=3e-6 * np.abs(expected).max())
+
+
+def test_mnist_scale_basis_b_with_mult_1_4_matches_the_reference_in_float64():
+    scales = [1.5, 1.5 * 2 ** (1 / 3), 1.5 * 2 ** (2 / 3), 3.0]
+    basis = build_basis(BasisSpec("B", 7, mult=1.4), torch.tensor(scales, dtype=torch.float64)).dense()
+    expected = reference_basis("B", 7, scales, 25, mult=1.4)
+    np.testing.assert_allclose(basis.numpy(), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
 def test_every_function_has_unit_norm_at_the_smallest_scale():
