@@ -39,6 +39,7 @@ CONFIG_FIELDS = {
     "isr": "isr",
     "scales": "scales",
     "max_kernel": "max_kernel",
+    "mult": "mult",
     "eval_range": "eval_range",
     "eval_per_octave": "eval_per_octave",
     "eval_limit": "eval_limit",
@@ -130,6 +131,7 @@ def shared_options(command):
                 "--fixed-sigma", is_flag=True, default=None, help="Keep σ_basis fixed while learning the rest."
             ),
             click.option("--max-kernel", type=int, default=None, help="Cap on the kernel size, px (odd)."),
+            click.option("--mult", type=float, default=None, help="mnist-scale: basis-B sub-scale ratio [1.4]."),
             click.option(
                 "--eval-range",
                 type=(float, float),

@@ -1,19 +1,28 @@
 """Multi-scale Hermite bases A and B as separable products of 1-D atoms.
 
-Every 2-D basis function is ψ_row(y)·ψ_col(x), both atoms at the same scale, so
-a basis is stored as its 1-D atoms [S, A, l] plus, per function, the index of
-its row atom and of its column atom. The dense form [F, S, l, l] is one
-broadcast product of those atoms.
+Every 2-D basis function is ψ_{n_H}(y)·ψ_{n_W}(x), both atoms at the same
+scale (y: first spatial axis, H, rows; x: second, W, columns), so a basis is
+stored as its 1-D atoms [S, A, l] plus, per function, the index of its row atom
+and of its column atom. The dense form [F, S, l, l] is one broadcast product of
+those atoms.
 
-Basis "A": all products ψ_ny·ψ_nx with nx, ny < eff (eff² functions).
-Basis "B": orders nx+ny ≤ 4 over sub-scales σ, σ/m, σ/m², … truncated to eff²
-functions. Scale σ_i is sampled on a centred odd window of
-int(l·σ_i/σ_max)//2·2+1 pixels inside the l × l kernel, and every atom is
-divided by its L2 norm at the smallest scale, so every 2-D function has unit
-norm at the smallest scale.
+Functions are indexed as in SESN (Sosnovik et al. 2020), DISCO and the thesis
+code, so weights move between them unchanged:
+
+- basis "A": function f has order n_H = f mod eff along H and n_W = f div eff
+  along W (eff² functions);
+- basis "B": per sub-scale σ, σ/m, σ/m², … the 15 orders with n_H + n_W ≤ 4 in
+  the row-major order of ``np.indices((5, 5))`` masked by that sum, i.e.
+  (n_H, n_W) = (0,0), (1,0), (2,0), (3,0), (4,0), (0,1), (1,1), …, (0,4);
+  concatenated over the sub-scales and truncated to eff² functions.
+
+Scale σ_i is sampled on a centred odd window of int(l·σ_i/σ_max)//2·2+1 pixels
+inside the l × l kernel, and every atom is divided by its L2 norm at the
+smallest scale, so every 2-D function has unit norm at the smallest scale.
 """
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -21,13 +30,22 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from scaletol.checks import InputError, check_choice, check_int, check_number, check_positive
 from sesn.nn.hermite import hermite_atoms
 
 BASIS_KINDS = ("A", "B")
 MAX_ORDER_B = 4
+# Largest kernel (px) a basis may ask for: σ_max = 64 px at k = 4. Beyond it a
+# dense basis of eff 7 at 4 scales would take more than 200 MB, and a scale
+# running away would ask for gigabytes; ``max_kernel`` may cap kernels below it.
+KERNEL_SIZE_LIMIT = 513
 # k·σ_max within this many pixels above an integer does not widen the kernel:
 # float32 scales such as 2·(1+γ²) with γ = √2 land a few ulp above 6.
 SIZE_TOLERANCE = 1e-4
+
+
+class TruncationWarning(UserWarning):
+    """``max_kernel`` cuts off the basis: scale equivariance suffers."""
 
 
 class AtomLayout(NamedTuple):
@@ -35,7 +53,7 @@ class AtomLayout(NamedTuple):
 
     sub_scale: [A] exponent j of each atom (its σ is σ_i / mult**j);
     order: [A] Hermite order of each atom; rows, cols: [F] atom index of the
-    y (row) and x (column) factor of each 2-D function.
+    H (row, y) and W (column, x) factor of each 2-D function.
     """
 
     sub_scale: tuple[int, ...]
@@ -56,10 +74,22 @@ class SeparableBasis(NamedTuple):
         return self.atoms.shape[-1]
 
     def dense(self) -> Tensor:
-        """The 2-D basis [F, S, l, l] (dims: function, scale, y, x)."""
+        """The 2-D basis [F, S, l, l] (dims: function, scale, y (H), x (W))."""
         row_atoms = self.atoms[:, self.rows, :, None]
         col_atoms = self.atoms[:, self.cols, None, :]
         return (row_atoms * col_atoms).transpose(0, 1)
+
+
+def sesn_orders(kind: str, eff: int) -> list[tuple[int, int, int]]:
+    """(sub-scale exponent j, n_H, n_W) of every basis function, in SESN's order."""
+    if kind == "A":
+        return [(0, f % eff, f // eff) for f in range(eff * eff)]
+    per_sub_scale = [
+        (n_h, n_w) for n_w in range(MAX_ORDER_B + 1) for n_h in range(MAX_ORDER_B + 1) if n_h + n_w <= MAX_ORDER_B
+    ]
+    n_sub_scales = -(-eff * eff // len(per_sub_scale))
+    functions = [(j, n_h, n_w) for j in range(n_sub_scales) for n_h, n_w in per_sub_scale]
+    return functions[: eff * eff]
 
 
 @dataclass(frozen=True)
@@ -67,8 +97,10 @@ class BasisSpec:
     """Configuration of a basis; hashable, so it can key a cache.
 
     kind: "A" or "B"; eff: the basis has eff² functions; k: kernel extent in
-    units of σ_max; max_kernel: optional cap on the kernel size (odd, ≥ 3);
-    mult: ratio m between the sub-scales of basis B (> 1).
+    units of σ_max; max_kernel: optional cap on the kernel size (odd, 3 …
+    KERNEL_SIZE_LIMIT px; a cap that cuts a kernel warns once); mult: ratio m
+    between the sub-scales of basis B (> 1; unused by basis A). Numbers may be
+    Python, NumPy or 0-d tensor numbers.
     """
 
     kind: str = "A"
@@ -77,61 +109,77 @@ class BasisSpec:
     max_kernel: int | None = None
     mult: float = 1.5
 
-    def __post_init__(self):
-        if self.kind not in BASIS_KINDS:
-            raise ValueError(f"basis={self.kind!r} must be one of {BASIS_KINDS}")
-        if isinstance(self.eff, bool) or not isinstance(self.eff, int) or self.eff < 1:
-            raise ValueError(f"eff={self.eff!r} must be an integer ≥ 1")
-        if not (math.isfinite(self.k) and self.k > 0):
-            raise ValueError(f"k={self.k!r} must be a finite number > 0")
-        if self.max_kernel is not None and (
-            isinstance(self.max_kernel, bool)
-            or not isinstance(self.max_kernel, int)
-            or self.max_kernel < 3
-            or self.max_kernel % 2 == 0
-        ):
-            raise ValueError(f"max_kernel={self.max_kernel!r} must be an odd integer ≥ 3")
-        if not (math.isfinite(self.mult) and self.mult > 1):
-            raise ValueError(f"mult={self.mult!r} must be a finite number > 1")
+    def __post_init__(self) -> None:
+        check_choice("basis", self.kind, BASIS_KINDS)
+        object.__setattr__(self, "eff", check_int("eff", self.eff, low=1))
+        object.__setattr__(self, "k", check_positive("k", self.k))
+        if self.max_kernel is not None:
+            cap = check_int("max_kernel", self.max_kernel, low=3, high=KERNEL_SIZE_LIMIT)
+            if cap % 2 == 0:
+                raise InputError(f"max_kernel={cap} must be an odd integer in [3, {KERNEL_SIZE_LIMIT}]")
+            object.__setattr__(self, "max_kernel", cap)
+        object.__setattr__(self, "mult", check_number("mult", self.mult, low=1.0, low_open=True))
 
     @property
     def num_functions(self) -> int:
         return self.eff * self.eff
 
-    def kernel_size(self, sigma_max: float) -> int:
-        """l = max(3, 2·ceil(k·σ_max)+1), capped at max_kernel (pixels)."""
-        if not (math.isfinite(sigma_max) and sigma_max > 0):
-            raise ValueError(f"sigma_max={sigma_max!r} must be a finite number > 0")
+    def settings(self) -> dict:
+        """What the weights of a layer with this basis mean: kind, eff, the
+        index convention and (basis B) mult. k and max_kernel only decide where
+        the functions are cut off, so states move between them."""
+        settings = {"basis": self.kind, "eff": self.eff, "index": "sesn"}
+        if self.kind == "B":
+            settings["mult"] = self.mult
+        return settings
+
+    def full_kernel_size(self, sigma_max: float) -> int:
+        """l = max(3, 2·ceil(k·σ_max)+1) in pixels, before any ``max_kernel`` cap.
+
+        Raises InputError naming σ_max and the size beyond KERNEL_SIZE_LIMIT
+        unless max_kernel caps it."""
+        sigma_max = check_positive("sigma_max", sigma_max)
         size = max(3, 2 * math.ceil(self.k * sigma_max - SIZE_TOLERANCE) + 1)
+        if size > KERNEL_SIZE_LIMIT and self.max_kernel is None:
+            raise InputError(
+                f"internal scale σ_max={sigma_max:.6g} px asks for a kernel of {size} px (k={self.k:g}); "
+                f"it must be ≤ {KERNEL_SIZE_LIMIT} px (sesn.nn.basis.KERNEL_SIZE_LIMIT): "
+                "choose smaller scales, a smaller k or a max_kernel"
+            )
+        return size
+
+    def kernel_size(self, sigma_max: float) -> int:
+        """The kernel size (px) for σ_max: ``full_kernel_size`` capped at max_kernel."""
+        size = self.full_kernel_size(sigma_max)
         return size if self.max_kernel is None else min(size, self.max_kernel)
+
+    def warn_if_truncated(self, sigma_max: float) -> None:
+        """Warn (once per spec) when max_kernel cuts the kernel of σ_max."""
+        size = self.full_kernel_size(sigma_max)
+        if self.max_kernel is not None and size > self.max_kernel and self not in _WARNED_TRUNCATION:
+            _WARNED_TRUNCATION.add(self)
+            warnings.warn(
+                f"max_kernel={self.max_kernel} truncates the {size}-px kernels of σ_max={sigma_max:.4g} px "
+                f"(basis {self.kind}, eff {self.eff}, k={self.k:g}): scale equivariance suffers",
+                TruncationWarning,
+                stacklevel=3,
+            )
 
     @cached_property
     def layout(self) -> AtomLayout:
-        if self.kind == "A":
-            atoms = [(0, n) for n in range(self.eff)]
-            pairs = [(ny, nx) for ny in range(self.eff) for nx in range(self.eff)]
-            return _layout_from(atoms, pairs)
-        wanted = self.num_functions
-        atom_pairs: list[tuple[tuple[int, int], tuple[int, int]]] = []
-        sub_scale = 0
-        while len(atom_pairs) < wanted:
-            for total in range(MAX_ORDER_B + 1):
-                for ny in range(total + 1):
-                    atom_pairs.append(((sub_scale, ny), (sub_scale, total - ny)))
-            sub_scale += 1
-        atom_pairs = atom_pairs[:wanted]
-        atoms = sorted({atom for pair in atom_pairs for atom in pair})
+        functions = sesn_orders(self.kind, self.eff)
+        atoms = sorted({(j, n) for j, n_h, n_w in functions for n in (n_h, n_w)})
         index = {atom: i for i, atom in enumerate(atoms)}
-        return _layout_from(atoms, [(index[r], index[c]) for r, c in atom_pairs])
+        sub_scale, order = zip(*atoms)
+        rows = tuple(index[(j, n_h)] for j, n_h, _ in functions)
+        cols = tuple(index[(j, n_w)] for j, _, n_w in functions)
+        return AtomLayout(sub_scale, order, rows, cols)
 
 
-def _layout_from(atoms, pairs) -> AtomLayout:
-    sub_scale, order = zip(*atoms)
-    rows, cols = zip(*pairs)
-    return AtomLayout(sub_scale, order, rows, cols)
+_WARNED_TRUNCATION: set[BasisSpec] = set()
 
 
-def window_mask(scales: list[float], size: int, dtype, device) -> Tensor:
+def window_mask(scales: list[float], size: int, dtype: torch.dtype, device: torch.device) -> Tensor:
     """[S, size] 1 inside scale i's centred window of int(size·σ_i/σ_max)//2·2+1 px."""
     sigma_max = max(scales)
     half_widths = torch.tensor([int(size * s / sigma_max) // 2 for s in scales], device=device)
@@ -143,11 +191,13 @@ def build_basis(spec: BasisSpec, scales: Tensor) -> SeparableBasis:
     """The basis of ``spec`` at the internal scales ``scales`` [S] (pixels).
 
     Differentiable with respect to ``scales``; the kernel size follows
-    σ_max = max(scales) by ``spec.kernel_size``.
+    σ_max = max(scales) by ``spec.kernel_size`` (InputError past
+    KERNEL_SIZE_LIMIT, checked before anything is allocated).
     """
     values = scales.detach().tolist()
     if not all(math.isfinite(v) and v > 0 for v in values):
-        raise ValueError(f"scales={values} must be finite and > 0")
+        raise InputError(f"scales={values} must be finite and > 0")
+    spec.warn_if_truncated(max(values))
     size = spec.kernel_size(max(values))
     layout = spec.layout
     device = scales.device

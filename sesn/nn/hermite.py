@@ -8,11 +8,12 @@ the scale σ (``torch.special``'s Hermite functions give no gradient in t).
 import torch
 from torch import Tensor
 
+from scaletol.checks import InputError, check_int
+
 
 def hermite_polynomials(t: Tensor, n_orders: int) -> Tensor:
     """He_0 … He_{n_orders−1} evaluated at ``t``; shape [n_orders, *t.shape]."""
-    if n_orders < 1:
-        raise ValueError(f"n_orders={n_orders} must be at least 1")
+    n_orders = check_int("n_orders", n_orders, low=1)
     values = [torch.ones_like(t), t]
     for n in range(1, n_orders - 1):
         values.append(t * values[n] - n * values[n - 1])
@@ -26,8 +27,9 @@ def hermite_atoms(sigma: Tensor, n_orders: int, size: int) -> Tensor:
     sigma: any shape [...], in pixels. Returns [..., n_orders, size] in
     ``sigma``'s dtype and device; differentiable with respect to ``sigma``.
     """
-    if size < 1 or size % 2 == 0:
-        raise ValueError(f"size={size} must be a positive odd number of pixels")
+    size = check_int("size", size, low=1)
+    if size % 2 == 0:
+        raise InputError(f"size={size} must be a positive odd number of pixels")
     offsets = torch.arange(size, dtype=sigma.dtype, device=sigma.device) - size // 2
     t = offsets / sigma.unsqueeze(-1)
     envelope = torch.exp(-0.5 * t * t) / sigma.unsqueeze(-1)

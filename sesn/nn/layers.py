@@ -12,24 +12,25 @@ kernels and calls one ``F.conv2d`` with the scales folded into the channels;
 """
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from scaletol.checks import InputError, check_int
 from sesn.nn.basis import BasisSpec, SeparableBasis, build_basis
 from sesn.nn.path_choice import PATHS, choose_path
 from sesn.nn.scales import InternalScales
 from sesn.nn.separable import separable_scale_conv
+from sesn.nn.state import CarriesSettings
 
 PROJECTION_MODES = ("max", "mean")
 
 
 def _channels(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r} must be an integer ≥ 1")
-    return value
+    return check_int(name, value, low=1)
 
 
 def _pad_scales(x: Tensor, scale_size: int) -> Tensor:
@@ -37,8 +38,14 @@ def _pad_scales(x: Tensor, scale_size: int) -> Tensor:
     return F.pad(x, (0, 0, 0, 0, 0, scale_size - 1))
 
 
-class _BasisConv(nn.Module):
-    """Shared part of the scale convolutions: basis, scales, weights, bias."""
+class KernelSizeWarning(UserWarning):
+    """A layer's kernel is larger than its input."""
+
+
+class _BasisConv(CarriesSettings, nn.Module):
+    """Shared part of the scale convolutions: basis, scales, weights, bias.
+
+    The state dict carries the basis settings (``BasisSpec.settings``)."""
 
     def __init__(
         self, in_channels, out_channels, scales, weight_shape, *, basis, eff, k, max_kernel, mult, stride, bias, path
@@ -53,14 +60,40 @@ class _BasisConv(nn.Module):
         self.out_channels = _channels("out_channels", out_channels)
         self.stride = _channels("stride", stride)
         self.spec = BasisSpec(basis, eff, k, max_kernel, mult)
+        self.spec.warn_if_truncated(max(scales.values))  # InputError for kernels past KERNEL_SIZE_LIMIT
         self.scales = scales
-        self.weight = nn.Parameter(torch.empty(out_channels, *weight_shape, self.spec.num_functions))
+        shape = (self.out_channels, *map(int, weight_shape), self.spec.num_functions)
+        self.weight = nn.Parameter(torch.empty(shape))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if bias:
-            fan_in = self.weight[0].numel()
-            self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-(fan_in**-0.5), fan_in**-0.5))
+            self.bias = nn.Parameter(torch.zeros(out_channels))  # starts at zero, as in SESN
         else:
             self.register_parameter("bias", None)
+        self._warned_kernel_size = False
+
+    def settings(self) -> dict:
+        return self.spec.settings()
+
+    @property
+    def kernel_size(self) -> int:
+        """Current kernel size l (px), following the largest internal scale."""
+        return self.spec.kernel_size(max(self.scales.values))
+
+    def kernels(self) -> Tensor:
+        """Current dense kernels [C_out, C_in, (scale_size,) S, l, l]: the
+        kernel at every internal scale, Σ_f weight_f · basis_f."""
+        return torch.einsum("o...f,fsyx->o...syx", self.weight, self.dense_basis())
+
+    def _check_fits(self, size: int, x: Tensor) -> None:
+        """Warn once per layer when the kernel is larger than the input."""
+        if not self._warned_kernel_size and size > min(x.shape[-2:]):
+            self._warned_kernel_size = True
+            warnings.warn(
+                f"{type(self).__name__}: its {size}-px kernel (σ_max {max(self.scales.values):.4g} px) exceeds "
+                f"the {x.shape[-2]}×{x.shape[-1]} input",
+                KernelSizeWarning,
+                stacklevel=2,
+            )
 
     def separable_basis(self) -> SeparableBasis:
         """The basis at the current scales (cached on the shared scales)."""
@@ -92,10 +125,9 @@ class _BasisConv(nn.Module):
 
     def extra_repr(self) -> str:
         spec = self.spec
-        size = spec.kernel_size(max(self.scales.values))
         text = (
             f"{self.in_channels}, {self.out_channels}, basis={spec.kind}, eff={spec.eff}, "
-            f"ns={self.scales.ns}, kernel_size={size}, k={spec.k}"
+            f"ns={self.scales.ns}, kernel_size={self.kernel_size}, k={spec.k}"
         )
         if spec.max_kernel is not None:
             text += f", max_kernel={spec.max_kernel}"
@@ -145,6 +177,7 @@ class ScaleConvZ2H(_BasisConv):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, H, W]")
         atoms = self.separable_basis()
+        self._check_fits(atoms.kernel_size, x)
         if self._chosen_path(x, 1, 1, atoms.kernel_size) == "separable":
             y = separable_scale_conv(x[:, :, None], self.weight[:, :, None], atoms, self.stride)
             return self._add_bias(y)
@@ -194,12 +227,15 @@ class ScaleConvHH(_BasisConv):
             bias=bias,
             path=path,
         )
+        if scale_size > scales.ns:
+            raise InputError(f"scale_size={scale_size} must be ≤ ns={scales.ns}, the number of scales it mixes")
         self.scale_size = scale_size
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 5 or x.shape[1] != self.in_channels or x.shape[2] != self.scales.ns:
             raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, {self.scales.ns}, H, W]")
         atoms = self.separable_basis()
+        self._check_fits(atoms.kernel_size, x)
         n_scales = self.scales.ns
         if self._chosen_path(x, n_scales, self.scale_size, atoms.kernel_size) == "separable":
             return self._add_bias(separable_scale_conv(x, self.weight, atoms, self.stride))

@@ -82,6 +82,7 @@ class TrainConfig:
     scales: tuple[float, ...] | None = None
     learn_sigma: bool | None = None
     max_kernel: int | None = None
+    mult: float | None = None
     sigma_unit: float = 2.0
     eval_range: tuple[float, float] | None = None
     eval_per_octave: float = 11.0
@@ -118,7 +119,7 @@ class TrainConfig:
         _check_int("scale_warmup", self.scale_warmup, minimum=0)
         for name in ("lr", "lr_decay", "scale_lr", "scale_decay", "sigma_unit", "eval_per_octave"):
             _check_positive(name, getattr(self, name))
-        for name in ("sigma_basis", "isr"):
+        for name in ("sigma_basis", "isr", "mult"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))
         for name in ("ns", "max_kernel", "eval_limit"):
@@ -138,7 +139,7 @@ class TrainConfig:
 
     def model_options(self) -> dict:
         """Keyword arguments for `sesn.models.make_model` (only those given)."""
-        names = ("ns", "sigma_basis", "isr", "scales", "learn_sigma", "max_kernel")
+        names = ("ns", "sigma_basis", "isr", "scales", "learn_sigma", "max_kernel", "mult")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def replace(self, **changes) -> TrainConfig:

@@ -130,6 +130,7 @@ def train(
     spec = model_spec(config.model)
     if spec.dataset != config.dataset:
         raise ValueError(f"model {config.model!r} is built for {spec.dataset}, not dataset {config.dataset!r}")
+    spec.check(**config.model_options())  # bad scales or kernels fail here, before anything is read or written
     device = resolve_device(device)
     out_dir = Path(out_dir)
     checkpoint = _check_run_dir(out_dir, config, resume)

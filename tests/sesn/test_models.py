@@ -1,7 +1,9 @@
 import pytest
 import torch
 
+from scaletol.checks import InputError
 from sesn.models import MODELS, count_parameters, internal_scales, make_model, model_spec
+from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H
 from sesn.nn.scales import scale_parameters
 
 MNIST_SCALE = [name for name in MODELS if name.startswith("mnist-scale-")]
@@ -82,3 +84,48 @@ def test_toy_model_maps_168px_digits_to_10_logits():
 def test_bad_names_and_options_are_named(name, options, named):
     with pytest.raises(ValueError, match=named):
         make_model(name, **options)
+
+
+def scale_convs(model):
+    return [m for m in model.modules() if isinstance(m, ScaleConvZ2H | ScaleConvHH)]
+
+
+@pytest.mark.parametrize("name", ["mnist-scale-sesn", "mnist-scale-ratio"])
+def test_mnist_scale_networks_use_basis_b_with_mult_1_4_and_zero_biases(name):
+    """SESN's MNIST model with scales 1.5 … 3 (mnist_ses_scalar_28p) and the thesis code use mult 1.4."""
+    convs = scale_convs(make_model(name))
+    assert len(convs) == 3
+    assert all(c.spec.kind == "B" and c.spec.eff == 7 and c.spec.mult == 1.4 for c in convs)
+    assert all(torch.equal(c.bias, torch.zeros_like(c.bias)) for c in convs)
+    assert all(c.spec.mult == 1.5 for c in scale_convs(make_model(name, mult=1.5)))
+
+
+def test_the_toy_network_has_basis_a_and_takes_no_mult():
+    (conv,) = scale_convs(make_model("toy-isr"))
+    assert conv.spec.kind == "A" and conv.spec.eff == 5 and conv.bias is None
+    with pytest.raises(InputError, match="mult"):
+        make_model("toy-isr", mult=1.4)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "named"),
+    [
+        ("toy-isr", {"ns": 500}, "ns=500"),
+        ("toy-isr", {"sigma_basis": 1e4}, "240001 px"),
+        ("mnist-scale-isr", {"isr": 500.0}, "σ_max=750 px"),
+        ("mnist-scale-sesn", {"mult": 0.5}, "mult=0.5"),
+        ("toy-direct", {"scales": [2.0, 1.0, 3.0]}, "must increase strictly"),
+        ("toy-isr", {"learn_sigma": "no"}, "learn_sigma='no'"),
+    ],
+)
+def test_check_refuses_what_build_would_without_building(name, options, named):
+    with pytest.raises(InputError, match=named):
+        model_spec(name).check(**options)
+    with pytest.raises(InputError, match=named):
+        make_model(name, **options)
+
+
+def test_check_accepts_the_defaults_and_a_cap():
+    for name in MODELS:
+        model_spec(name).check()
+    model_spec("toy-isr").check(sigma_basis=1e4, max_kernel=63)

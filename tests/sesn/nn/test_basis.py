@@ -3,29 +3,35 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy.special import eval_hermitenorm
+from numpy.polynomial.hermite_e import hermeval
 
 from sesn.nn.basis import BasisSpec, build_basis
 from sesn.nn.scales import InternalScales
 
 
 def reference_functions(kind, eff, mult):
-    """(sub-scale exponent, ny, nx) of each function, in the documented order."""
+    """(sub-scale exponent j, n_H, n_W) of each function as SESN defines them
+    (Sosnovik et al. 2020, ses_basis.py): ``order_y, order_x = np.indices(...)``,
+    the first spatial axis (H) takes order_x and the second (W) order_y."""
     if kind == "A":
-        return [(0, ny, nx) for ny in range(eff) for nx in range(eff)]
+        order_y, order_x = np.indices((eff, eff))
+        return [(0, int(h), int(w)) for h, w in zip(order_x.ravel(), order_y.ravel())]
+    order_y, order_x = np.indices((5, 5))
+    mask = order_y + order_x <= 4
+    per_sub_scale = list(zip(order_x[mask].tolist(), order_y[mask].tolist()))
     functions = []
     j = 0
     while len(functions) < eff * eff:
-        functions += [(j, ny, total - ny) for total in range(5) for ny in range(total + 1)]
+        functions += [(j, h, w) for h, w in per_sub_scale]
         j += 1
     return functions[: eff * eff]
 
 
 def reference_basis(kind, eff, scales, size, mult=1.5):
-    """[F, S, size, size] built pixel by pixel with scipy's He_n."""
+    """[F, S, size, size] built pixel by pixel with numpy's He_n (hermite_e)."""
 
     def atom(n, sigma, x):
-        return np.exp(-(x**2) / (2 * sigma**2)) / sigma * eval_hermitenorm(n, x / sigma)
+        return np.exp(-(x**2) / (2 * sigma**2)) / sigma * hermeval(x / sigma, [0] * n + [1])
 
     x = np.arange(size) - size // 2
     functions = reference_functions(kind, eff, mult)
@@ -33,12 +39,41 @@ def reference_basis(kind, eff, scales, size, mult=1.5):
     for i, s in enumerate(scales):
         half = int(size * s / max(scales)) // 2
         inside = np.abs(x) <= half
-        for f, (j, ny, nx) in enumerate(functions):
+        for f, (j, n_h, n_w) in enumerate(functions):
             sub = s / mult**j
-            basis[f, i] = np.outer(atom(ny, sub, x) * inside, atom(nx, sub, x) * inside)
+            basis[f, i] = np.outer(atom(n_h, sub, x) * inside, atom(n_w, sub, x) * inside)
     smallest = int(np.argmin(scales))
     norms = np.sqrt((basis[:, smallest] ** 2).sum(axis=(1, 2)))
     return basis / norms[:, None, None, None]
+
+
+def test_sesn_index_convention_of_basis_a():
+    """f has order f mod eff along H (rows) and f div eff along W."""
+    eff = 3
+    basis = build_basis(BasisSpec("A", eff), torch.tensor([1.5], dtype=torch.float64)).dense()[:, 0].numpy()
+    x = np.arange(basis.shape[-1]) - basis.shape[-1] // 2
+    for f in range(eff * eff):
+        n_h, n_w = f % eff, f // eff
+        column = hermeval(x / 1.5, [0] * n_h + [1]) * np.exp(-(x**2) / 4.5)  # along H
+        row = hermeval(x / 1.5, [0] * n_w + [1]) * np.exp(-(x**2) / 4.5)  # along W
+        expected = np.outer(column, row)
+        np.testing.assert_allclose(basis[f], expected / np.linalg.norm(expected), atol=1e-12)
+    np.testing.assert_allclose(basis[1], basis[3].T, atol=1e-12)  # (1, 0) and (0, 1)
+    # order 1 along H: odd when the rows are flipped, even when the columns are
+    np.testing.assert_allclose(basis[1][::-1, :], -basis[1], atol=1e-12)
+    np.testing.assert_allclose(basis[1][:, ::-1], basis[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("eff", [4, 7])
+def test_sesn_index_convention_of_basis_b(eff):
+    layout = BasisSpec("B", eff).layout
+    got = [(layout.sub_scale[r], layout.order[r], layout.order[c]) for r, c in zip(layout.rows, layout.cols)]
+    written_out = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (0, 1), (1, 1), (2, 1), (3, 1), (0, 2), (1, 2), (2, 2)]
+    written_out += [(0, 3), (1, 3), (0, 4)]
+    expected = [(j, h, w) for j in range(4) for h, w in written_out][: eff * eff]
+    assert got == expected
+    if eff == 7:  # 49 = 3·15 + 4: the fourth sub-scale keeps orders (0..3, 0) along H
+        assert got[45:] == [(3, 0, 0), (3, 1, 0), (3, 2, 0), (3, 3, 0)]
 
 
 @pytest.mark.parametrize(
@@ -50,13 +85,20 @@ def reference_basis(kind, eff, scales, size, mult=1.5):
         ("B", 4, [3.0, 1.2, 2.0]),
     ],
 )
-def test_basis_matches_the_scipy_reference_in_float32(kind, eff, scales):
+def test_basis_matches_the_numpy_reference_in_float32(kind, eff, scales):
     spec = BasisSpec(kind, eff)
     basis = build_basis(spec, torch.tensor(scales)).dense()
     size = max(3, 2 * math.ceil(4 * max(scales)) + 1)
     expected = reference_basis(kind, eff, scales, size)
     assert basis.shape == expected.shape
     np.testing.assert_allclose(basis.numpy(), expected, rtol=0, atol=3e-6 * np.abs(expected).max())
+
+
+def test_mnist_scale_basis_b_with_mult_1_4_matches_the_reference_in_float64():
+    scales = [1.5, 1.5 * 2 ** (1 / 3), 1.5 * 2 ** (2 / 3), 3.0]
+    basis = build_basis(BasisSpec("B", 7, mult=1.4), torch.tensor(scales, dtype=torch.float64)).dense()
+    expected = reference_basis("B", 7, scales, 25, mult=1.4)
+    np.testing.assert_allclose(basis.numpy(), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
 def test_every_function_has_unit_norm_at_the_smallest_scale():

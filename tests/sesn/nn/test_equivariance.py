@@ -21,7 +21,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H
+from scaletol.checks import InputError
+from sesn.nn.equivariance import check_equivariance, smooth_noise
+from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H, ScaleProjection
 from sesn.nn.scales import InternalScales
 
 BOUND = 1e-2
@@ -114,3 +116,56 @@ def test_equivariance_on_cuda():
     with torch.no_grad():
         a, b = layer(f), layer(downscale(f))
     assert delta(b[:, :, 0], downscale(a[:, :, 1])) < BOUND
+
+
+def test_check_equivariance_reports_the_measure_above_per_scale():
+    generator = torch.Generator().manual_seed(0)
+    scales = InternalScales(ns=3, sigma_basis=1.5, isr=4.0, mode="fixed")
+    layer = seeded(ScaleConvZ2H(1, 4, scales), generator)
+    f = smooth_input(generator)
+    with torch.no_grad():
+        a, b = layer(f), layer(downscale(f))
+    expected = {i: delta(b[:, :, i], downscale(a[:, :, i + 1])) for i in (0, 1)}
+    errors = check_equivariance(layer, f)
+    assert errors.keys() == expected.keys()
+    for i in expected:
+        assert errors[i] == pytest.approx(expected[i], rel=1e-5)
+        assert errors[i] < BOUND
+
+
+def test_check_equivariance_finds_scales_a_factor_apart():
+    scales = InternalScales(ns=5, sigma_basis=1.5, isr=4.0, mode="fixed")  # 1.5, 2.12, 3, 4.24, 6
+    layer = ScaleConvZ2H(1, 2, scales)
+    x = smooth_noise(64)
+    assert sorted(check_equivariance(layer, x, factor=2)) == [0, 1, 2]
+    assert sorted(check_equivariance(layer, x, factor=4)) == [0]
+    with pytest.raises(InputError, match="factor=3"):
+        check_equivariance(layer, x, factor=3)
+    with pytest.raises(InputError, match="factor=2"):
+        check_equivariance(layer, x[..., :63, :63])
+
+
+def test_check_equivariance_of_outputs_without_a_scale_axis_is_one_number():
+    x = smooth_noise(64)
+    # exact cases: L commutes with the identity, and block averages keep the mean
+    assert check_equivariance(torch.nn.Identity(), x) == pytest.approx(0, abs=1e-12)
+    assert check_equivariance(Lambda(lambda y: y.mean(dim=(2, 3))), x) == pytest.approx(0, abs=1e-10)
+    # a fixed second derivative is not: on an input downscaled by 2 it responds about 4× as strongly
+    second = torch.nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    with torch.no_grad():
+        second.weight.copy_(torch.tensor([[0.0, 1.0, 0.0], [0.0, -2.0, 0.0], [0.0, 1.0, 0.0]]))
+    assert check_equivariance(second, x) > 1
+    scales = InternalScales(ns=3, sigma_basis=1.5, isr=4.0, mode="fixed")
+    model = torch.nn.Sequential(ScaleConvZ2H(1, 3, scales), ScaleProjection("max"))
+    model.train()
+    assert isinstance(check_equivariance(model, x), float)
+    assert model.training  # its mode is restored
+
+
+class Lambda(torch.nn.Module):
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, y):
+        return self.function(y)

@@ -1,13 +1,18 @@
 import copy
+import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 from torch.func import functional_call
 
+from scaletol.checks import InputError
 from sesn.nn.basis import BasisSpec, build_basis
 from sesn.nn.scales import InternalScales, scale_parameters
+from tolerance.distributions import make_distribution
+from tolerance.fit import suggest
 
 
 @pytest.mark.parametrize("mode", ["fixed", "isr", "ratio", "spacings", "direct"])
@@ -77,14 +82,62 @@ def test_scale_parameters_lists_shared_parameters_once():
         ({"ns": 1, "isr": 3.0}, "isr=3.0"),
         ({"isr": 1.0}, "isr=1.0"),
         ({"mode": "direct", "scales": [1.0, 2.0]}, r"scales=\[1.0, 2.0\]"),
-        ({"mode": "direct", "scales": [1.0, -2.0, 3.0]}, "scale=-2.0"),
+        ({"mode": "direct", "scales": [1.0, -2.0, 3.0]}, r"scales\[1\]=-2.0"),
         ({"mode": "spacings", "scales": [1.0, 3.0, 2.0]}, r"scales=\[1.0, 3.0, 2.0\]"),
+        ({"mode": "direct", "scales": [1.0, 3.0, 3.0]}, r"scales=\[1.0, 3.0, 3.0\] must increase strictly"),
+        ({"ns": 500}, r"ns=500 must be an integer in \[1, 64\]"),
+        ({"learn_sigma": "no"}, "learn_sigma='no'"),
+        ({"learn_sigma": 0}, "learn_sigma=0"),
+        ({"sigma_basis": "2"}, "sigma_basis='2'"),
+        ({"isr": True}, "isr=True"),
         ({"mode": "isr", "scales": [1.0, 2.0, 3.0]}, "mode='isr'"),
     ],
 )
 def test_invalid_settings_name_the_value(kwargs, shown):
-    with pytest.raises(ValueError, match=shown):
+    with pytest.raises(InputError, match=shown):
         InternalScales(**kwargs)
+
+
+@pytest.mark.parametrize("number", [np.float64, np.float32, torch.tensor, lambda v: torch.tensor(v).double()])
+def test_numpy_and_0d_tensor_numbers_are_numbers(number):
+    scales = InternalScales(ns=np.int64(3), sigma_basis=number(2.0), isr=number(4.0), learn_sigma=np.bool_(True))
+    assert scales.values == pytest.approx([2.0, 4.0, 8.0]) and scales.ns == 3 and type(scales.ns) is int
+    direct = InternalScales(ns=torch.tensor(3), mode="direct", scales=np.array([2.0, 3.0, 6.0]))
+    assert direct.values == pytest.approx([2.0, 3.0, 6.0])
+
+
+def suggestion_for(lo, hi, ns=3, sigma_unit=2.0):
+    return suggest(make_distribution("loguniform", lo, hi), ns, sigma_unit=sigma_unit)
+
+
+@pytest.mark.parametrize("mode", ["fixed", "isr", "ratio"])
+def test_from_suggestion_takes_sigma_basis_and_isr(mode):
+    suggestion = suggestion_for(1.0, 8.0)
+    scales = InternalScales.from_suggestion(suggestion, mode=mode)
+    assert scales.mode == mode and scales.ns == 3
+    assert scales.sigma_basis == pytest.approx(2.0 * suggestion.c_ref, rel=1e-6)
+    assert scales.isr == pytest.approx(suggestion.isr, rel=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["spacings", "direct"])
+def test_from_suggestion_takes_every_scale_in_pixels(mode):
+    suggestion = suggestion_for(1.0, 4.0, ns=4, sigma_unit=3.0)
+    scales = InternalScales.from_suggestion(suggestion, mode=mode)
+    expected = [3.0 * c for c in suggestion.c_ref * suggestion.isr ** (np.arange(4) / 3)]
+    assert scales.values == pytest.approx(expected, rel=1e-5)
+
+
+def test_from_suggestion_takes_the_json_of_tolcli_suggest_and_tensor_numbers():
+    suggestion = suggestion_for(1.0, 8.0)
+    record = json.loads(json.dumps(suggestion.to_dict()))
+    from_json = InternalScales.from_suggestion(record, mode="direct")
+    assert from_json.values == pytest.approx(list(2.0 * suggestion.internal_scales), rel=1e-6)
+    as_tensors = {"ns": torch.tensor(3), "sigma_basis": torch.tensor(2.5), "isr": np.float32(4.0)}
+    assert InternalScales.from_suggestion(as_tensors, mode="ratio").values == pytest.approx([2.5, 5.0, 10.0])
+    with pytest.raises(InputError, match="'isr'"):
+        InternalScales.from_suggestion({"ns": 3, "sigma_basis": 2.0})
+    with pytest.raises(InputError, match="mode='log'"):
+        InternalScales.from_suggestion(suggestion, mode="log")
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
