@@ -58,8 +58,19 @@ def test_import_tolerance_loads_no_plotting_tables_or_torch():
     assert not loaded_after("import tolerance") & {"matplotlib", "pandas", "xarray", "torch", "sesn"}
 
 
-def test_import_sesn_alone_loads_no_torch():
-    assert "torch" not in loaded_after("import sesn")
+def test_import_sesn_gives_the_building_blocks_of_a_network():
+    import sesn
+
+    for name in (
+        "ScaleConvZ2H",
+        "ScaleConvHH",
+        "ScaleProjection",
+        "InternalScales",
+        "make_model",
+        "check_equivariance",
+    ):
+        assert name in sesn.__all__
+        assert getattr(sesn, name) is not None
 
 
 @pytest.mark.parametrize("package", TYPED_PACKAGES)
