@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from scaletol.checks import check_choice, fail
+from scaletol.datasets import DATASETS
 from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection
 from sesn.nn.scales import InternalScales
 
@@ -146,9 +148,10 @@ class ModelSpec:
     scale_defaults: dict = field(default_factory=dict)
 
     def build(self, **options) -> nn.Module:
-        unknown = sorted(set(options) - set(SCALE_OPTIONS if self.mode else ()))
+        accepted = SCALE_OPTIONS if self.mode else ()
+        unknown = sorted(set(options) - set(accepted))
         if unknown:
-            raise ValueError(f"model {self.name!r} takes no option(s) {', '.join(unknown)}")
+            raise fail(f"options of model {self.name}", unknown, f"among {list(accepted)}")
         if self.mode is None:
             return MnistScaleCNN()
         settings = {**self.scale_defaults, **options}
@@ -160,8 +163,8 @@ class ModelSpec:
         return network(scales, **layer)
 
 
-TOY_SCALES = dict(ns=3, sigma_basis=2.0, isr=3.0)
-MNIST_SCALE_SCALES = dict(ns=4, sigma_basis=1.5, isr=2.0)
+TOY_SCALES = dict(DATASETS["dynamic-mnist"].initial_scales)
+MNIST_SCALE_SCALES = dict(DATASETS["mnist-scale"].initial_scales)
 
 _SPECS = (
     [ModelSpec(f"toy-{mode}", "dynamic-mnist", mode, TOY_SCALES) for mode in ("fixed",) + LEARNABLE_MODES]
@@ -176,16 +179,15 @@ MODELS = tuple(SPECS)
 
 
 def model_spec(name: str) -> ModelSpec:
-    if name not in SPECS:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    return SPECS[name]
+    """The ModelSpec named `name` (InputError for an unknown name)."""
+    return SPECS[check_choice("model", name, MODELS)]
 
 
 def make_model(name: str, **options) -> nn.Module:
     """The model `name` (one of MODELS). Scale models accept the options
     ns, sigma_basis (px), isr, scales (px, for fixed/spacings/direct),
     learn_sigma, k (kernel extent in σ) and max_kernel (px); the CNN none.
-    Unknown names or options raise ValueError naming them."""
+    Unknown names or options raise InputError naming them."""
     return model_spec(name).build(**options)
 
 
