@@ -126,5 +126,8 @@ def check_file(name: str, path: str | PathLike) -> Path:
 
 
 def unreadable(name: str, path: str | PathLike, reason: object) -> InputError:
-    """The InputError for a file `path` that exists but cannot be read as `name`."""
-    return fail(name, str(path), f"a readable {name} file ({' '.join(str(reason).split())})")
+    """The InputError for a file `path` that exists but cannot be read as `name`
+    (the path in full, the `reason` shortened to one line)."""
+    why = " ".join(str(reason).split())
+    why = why if len(why) <= 80 else why[:77] + "..."
+    return InputError(f"{name}={str(path)!r} must be a readable {name} file ({why})")

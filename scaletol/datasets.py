@@ -105,4 +105,3 @@ NAMES = tuple(DATASETS)
 def dataset_info(name: str) -> DatasetInfo:
     """The catalog entry of dataset `name` (InputError for an unknown name)."""
     return DATASETS[check_choice("dataset", name, NAMES)]
-

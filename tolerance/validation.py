@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from scaletol.results import by_range
+from scaletol.results import CONFIG_ATTR, by_range
 from tolerance.distributions import make_distribution
-from tolerance.fit import DEFAULT_TAU, suggest
+from tolerance.fit import DEFAULT_SIGMA_UNIT, DEFAULT_TAU, suggest
 
 
 def compare_with_tolerance(
@@ -31,9 +31,9 @@ def compare_with_tolerance(
     the sweep; nearest_isr, the swept ISR closest (in log) to the suggestion,
     and nearest_error, its mean test error.
     """
-    settings = json.loads(ds.attrs["config"])
+    settings = json.loads(ds.attrs[CONFIG_ATTR])
     ns = int(ns if ns is not None else settings["ns"])
-    sigma_unit = float(sigma_unit if sigma_unit is not None else settings.get("sigma_unit", 2.0))
+    sigma_unit = float(sigma_unit if sigma_unit is not None else settings.get("sigma_unit", DEFAULT_SIGMA_UNIT))
     rows = []
     for (lo, hi), grid in by_range(ds):
         dist = make_distribution(settings.get("dist", "loguniform"), lo, hi)

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from scaletol.checks import InputError, MissingFileError
 from scaletol.datasets import DIGIT_SIZE
+from scaletol.files import atomic_write
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -128,9 +129,9 @@ def download_mnist(
     """Make sure `directory` holds the four verified files, downloading those
     missing or corrupt from the first mirror that serves them intact.
 
-    A download goes to "<name>.part" and is renamed only once its SHA-256
-    matches, so an interrupted run leaves no wrong file behind and the next run
-    starts that file over. `opener(url, timeout=...)` returns a readable
+    A download is written atomically (scaletol.files) and kept only once its
+    SHA-256 matches, so an interrupted run leaves no wrong file behind and the
+    next run starts that file over. `opener(url, timeout=...)` returns a readable
     response (urllib's urlopen by default). Raises OSError when no mirror works.
     """
     directory = Path(directory)
@@ -152,10 +153,10 @@ def download_mnist(
 
 
 def _fetch(url: str, target: Path, expected: str, opener: Callable, progress: bool) -> None:
-    """Stream `url` into target.part, check its SHA-256, rename it to target."""
-    partial = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
-    try:
+    """Stream `url` into `target` atomically, keeping it only if its SHA-256 is `expected`."""
+
+    def download(partial: Path) -> None:
+        digest = hashlib.sha256()
         with opener(url, timeout=60) as response, open(partial, "wb") as out:
             total = response.headers.get("Content-Length")
             with tqdm(
@@ -171,10 +172,9 @@ def _fetch(url: str, target: Path, expected: str, opener: Callable, progress: bo
                     digest.update(chunk)
                     bar.update(len(chunk))
         if digest.hexdigest() != expected:
-            raise InputError(f"SHA-256 {digest.hexdigest()}, expected {expected}")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+            raise ValueError(f"SHA-256 {digest.hexdigest()}, expected {expected}")
+
+    atomic_write(target, download)
 
 
 def _data_dir(root: str | os.PathLike | None, download: bool) -> Path:

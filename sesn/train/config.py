@@ -77,8 +77,9 @@ class TrainConfig:
         self._validate()
         if info.normalisation is not None:  # a dataset with fixed data scales
             for name in ("dist", "range"):
-                if getattr(self, name) != getattr(info, name):
-                    raise fail(name, getattr(self, name), f"{getattr(info, name)!r} on {self.dataset}, whose data scales are fixed")
+                value, fixed = getattr(self, name), getattr(info, name)
+                if value != fixed:
+                    raise fail(name, value, f"{fixed!r} on {self.dataset}, whose data scales are fixed")
         if self.dataset != model_dataset:
             raise InputError(
                 f"model={self.model!r} is built for dataset {model_dataset!r}, not dataset={self.dataset!r}"
@@ -170,7 +171,6 @@ class TrainConfig:
             return cls.from_json(text)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
-
 
 
 def _dataset_of(model: str) -> str:
