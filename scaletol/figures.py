@@ -2,7 +2,8 @@
 axes and save figures that every plot of scaletol uses.
 
 - Fig. 3: test error against the ISR, one line per data range.
-- Fig. 4: test error per data scale, one line per ISR, for one data range.
+- Fig. 4: test error per data scale, one line per ISR, for one data range
+  (or a panel per range).
 - Fig. 6: σ_basis / ISR against the epoch, from a run's metrics.csv.
 
 Every plotting function takes `ax=None` (then draws on a new figure) and
@@ -119,6 +120,20 @@ def plot_error_per_scale(grid: xr.Dataset, data_range: tuple[float, float] | Non
     ax.set_ylabel("test error [%]")
     ax.legend(fontsize="x-small")
     return ax
+
+
+def plot_error_per_scale_by_range(parts: list[tuple[tuple[float, float], xr.Dataset]], axes=None):
+    """Fig. 4 for every data range: one `plot_error_per_scale` panel per
+    (range, isr-grid) pair of `by_range`, on `axes` (default: a new figure
+    with a row of panels). Returns the axes."""
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, len(parts), figsize=(4.5 * len(parts), FIGSIZE[1]), squeeze=False)
+    axes = np.ravel(axes)
+    for ax, (bounds, grid) in zip(axes, parts):
+        plot_error_per_scale(grid, bounds, ax=ax)
+    return axes
 
 
 def plot_scales_over_epochs(metrics: pd.DataFrame, ax=None):

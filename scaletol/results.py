@@ -225,3 +225,45 @@ def sweep_summary(ds: xr.Dataset) -> pd.DataFrame:
     table = summarise(ds)
     table.index = pd.Index([configs[str(i)]["model"] for i in table.index], name="model")
     return table
+
+
+def table_records(table: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows of a table such as `sweep_summary`'s: index levels
+    and columns by name ((name, stat) columns as "name_stat"), NaN as None,
+    counts as ints."""
+    named = any(n is not None for n in table.index.names)
+    rows = []
+    for row in (table.reset_index() if named else table).to_dict("records"):
+        record = {}
+        for key, value in row.items():
+            name = "_".join(str(k) for k in key if k) if isinstance(key, tuple) else str(key)
+            if isinstance(value, float) and np.isnan(value):
+                value = None
+            elif name.endswith("_count"):
+                value = int(value)
+            record[name] = value
+        rows.append(record)
+    return rows
+
+
+def per_scale_errors(ds: xr.Dataset) -> dict:
+    """The per-scale test errors of a one-run results grid, JSON-ready:
+    test_error, data_scale [D], error [D] (fractions) and n [D]."""
+    return {
+        "test_error": float(ds["test_error"].item()),
+        DATA_SCALE_DIM: ds[DATA_SCALE_DIM].values.tolist(),
+        "error": ds["error"].values.reshape(-1).tolist(),
+        "n": ds["n"].values.tolist(),
+    }
+
+
+def per_scale_report(ds: xr.Dataset) -> str:
+    """`per_scale_errors` of a one-run grid as a readable table (errors in percent)."""
+    errors = per_scale_errors(ds)
+    lines = [
+        f"test error {100 * errors['test_error']:.3f} % on the run's test split",
+        f"{'data scale':>10}  {'log2':>6}  {'error %':>8}  {'n':>6}",
+    ]
+    for scale, error, n in zip(errors[DATA_SCALE_DIM], errors["error"], errors["n"]):
+        lines.append(f"{scale:10.4f}  {np.log2(scale):6.2f}  {100 * error:8.3f}  {n:6d}")
+    return "\n".join(lines)

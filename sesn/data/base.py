@@ -169,6 +169,37 @@ class Splits:
         """[(name, split)] in the order train, val, test."""
         return [(name, getattr(self, name)) for name in SPLIT_NAMES]
 
+    def to_dict(self) -> dict:
+        """JSON-ready: image size [px], normalisation, and per split its
+        size, range of data scales and SHA-256 sums (see ScaleDataset.sha256)."""
+        return {
+            "image_size": self.train.image_size,
+            "normalization": {"mean": self.train.mean, "std": self.train.std},
+            "splits": {
+                name: {
+                    "size": len(split),
+                    "scale_min": float(split.scales.min()),
+                    "scale_max": float(split.scales.max()),
+                    "sha256": split.sha256(),
+                }
+                for name, split in self.items()
+            },
+        }
+
+    def report(self, title: str) -> str:
+        """`to_dict` as a table under the heading `title`."""
+        summary = self.to_dict()
+        size, norm = summary["image_size"], summary["normalization"]
+        lines = [
+            f"{title}: {size}x{size} images, normalised with mean {norm['mean']:.4g}, std {norm['std']:.4g}",
+            f"{'split':<6} {'size':>6}  {'scales':<13}  sha256 images / labels / scales (first 12 hex digits)",
+        ]
+        for name, split in summary["splits"].items():
+            sums = " / ".join(split["sha256"][key][:12] for key in ("images", "labels", "scales"))
+            scales = f"{split['scale_min']:.3f}-{split['scale_max']:.3f}"
+            lines.append(f"{name:<6} {split['size']:>6}  {scales:<13}  {sums}")
+        return "\n".join(lines)
+
 
 def seeded_generator(seed: int, *stream: int) -> np.random.Generator:
     """A NumPy generator for one purpose (`stream`, small non-negative ints)

@@ -23,6 +23,8 @@ from tolerance.fit import DEFAULT_SIGMA_UNIT
 # Fields that are tuples in the dataclass and lists in JSON.
 _TUPLE_FIELDS = ("range", "sizes", "milestones", "scales", "eval_range")
 
+BATCH_SIZE = 128  # the thesis's; a smaller training split makes one batch
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -34,6 +36,10 @@ class TrainConfig:
     has `eval_per_octave` steps per octave over `eval_range` (45 scales by
     default on dynamic-mnist) and shows each of the first `eval_limit` test
     digits (all when None) at every scale.
+
+    Left None: `dataset` is the model's; the settings of
+    `DatasetInfo.training_defaults` are the dataset's (an entry of `sizes`
+    too); `batch_size` is BATCH_SIZE, or the training split's size if smaller.
     """
 
     model: str
@@ -44,7 +50,7 @@ class TrainConfig:
     sizes: tuple[int, int, int] | None = None
     seed: int = 0
     epochs: int = 60
-    batch_size: int = 128
+    batch_size: int | None = None
     lr: float = 0.01
     milestones: tuple[int, ...] = (20, 40)
     lr_decay: float = 0.1
@@ -74,7 +80,12 @@ class TrainConfig:
         for name, default in info.training_defaults().items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
+        if len(self.sizes) == 3 and None in self.sizes:
+            object.__setattr__(self, "sizes", tuple(d if n is None else n for n, d in zip(self.sizes, info.sizes)))
         self._validate()
+        if self.batch_size is None:
+            object.__setattr__(self, "batch_size", min(BATCH_SIZE, self.sizes[0]))
+        check_int("batch_size", self.batch_size, low=1)
         if info.normalisation is not None:  # a dataset with fixed data scales
             for name in ("dist", "range"):
                 value, fixed = getattr(self, name), getattr(info, name)
@@ -90,8 +101,7 @@ class TrainConfig:
         check_range("eval_range", self.eval_range)
         if len(self.sizes) != 3:
             raise fail("sizes", self.sizes, "(train, val, test)")
-        for name in ("epochs", "batch_size"):
-            check_int(name, getattr(self, name), low=1)
+        check_int("epochs", self.epochs, low=1)
         for value in self.sizes:
             check_int("sizes", value, low=1)
         check_int("seed", self.seed, low=0)

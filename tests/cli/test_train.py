@@ -112,7 +112,7 @@ def test_fewer_training_samples_than_a_batch_make_one_batch(data_dir, tmp_path, 
             "--out",
             tmp_path / "too-big",
         ),
-        "batch_size 16",
+        "batch_size=16",
     )
 
 
