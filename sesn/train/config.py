@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaletol.checks import InputError, check_int, check_positive, check_range, fail
-from scaletol.datasets import DATASETS, EVAL_PER_OCTAVE, dataset_info
+from scaletol.datasets import DATASETS, EVAL_PER_OCTAVE, DatasetInfo, dataset_info
 from scaletol.files import atomic_write_text, read_text
 from tolerance.fit import DEFAULT_SIGMA_UNIT
 
@@ -74,18 +74,24 @@ class TrainConfig:
             if value is not None:
                 object.__setattr__(self, name, tuple(value))
         model_dataset = _dataset_of(self.model)
-        if self.dataset is None:
-            object.__setattr__(self, "dataset", model_dataset)
-        info = dataset_info(self.dataset)
+        info = dataset_info(self.dataset or model_dataset)
+        self._fill_defaults(info)
+        self._validate()
+        if self.batch_size is None:
+            object.__setattr__(self, "batch_size", min(BATCH_SIZE, self.sizes[0]))
+        self._check_dataset(info, model_dataset)
+
+    def _fill_defaults(self, info: DatasetInfo) -> None:
+        """Set the settings left None from the dataset `info`."""
+        object.__setattr__(self, "dataset", info.name)
         for name, default in info.training_defaults().items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
         if len(self.sizes) == 3 and None in self.sizes:
             object.__setattr__(self, "sizes", tuple(d if n is None else n for n, d in zip(self.sizes, info.sizes)))
-        self._validate()
-        if self.batch_size is None:
-            object.__setattr__(self, "batch_size", min(BATCH_SIZE, self.sizes[0]))
-        check_int("batch_size", self.batch_size, low=1)
+
+    def _check_dataset(self, info: DatasetInfo, model_dataset: str) -> None:
+        """The data scales of a dataset that fixes them, and the model's dataset."""
         if info.normalisation is not None:  # a dataset with fixed data scales
             for name in ("dist", "range"):
                 value, fixed = getattr(self, name), getattr(info, name)
@@ -101,9 +107,11 @@ class TrainConfig:
         check_range("eval_range", self.eval_range)
         if len(self.sizes) != 3:
             raise fail("sizes", self.sizes, "(train, val, test)")
-        check_int("epochs", self.epochs, low=1)
         for value in self.sizes:
             check_int("sizes", value, low=1)
+        check_int("epochs", self.epochs, low=1)
+        if self.batch_size is not None:
+            check_int("batch_size", self.batch_size, low=1)
         check_int("seed", self.seed, low=0)
         check_int("scale_warmup", self.scale_warmup, low=0)
         for name in ("lr", "lr_decay", "scale_lr", "scale_decay", "sigma_unit", "eval_per_octave"):

@@ -14,6 +14,7 @@ that were cut off, and rewrites OUT/results.nc after every finished cell.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +86,7 @@ def model_cells(base: TrainConfig, models: Sequence[str], seeds: Sequence[int]) 
 def _check_unique(name: str, values: Sequence) -> None:
     if not values:
         raise InputError(f"the sweep needs at least one {name}")
-    repeated = sorted({str(v) for v in values if list(values).count(v) > 1})
+    repeated = sorted(str(v) for v, count in Counter(values).items() if count > 1)
     if repeated:
         raise fail(f"{name}s of the sweep", list(values), f"distinct ({', '.join(repeated)} repeated)")
 

@@ -111,3 +111,13 @@ def test_a_missing_config_file_is_named(tmp_path):
     (tmp_path / "config.json").write_text("[1, 2]")
     with pytest.raises(InputError, match="config.json.*object"):
         TrainConfig.load(tmp_path / "config.json")
+
+
+def test_split_sizes_left_none_are_the_datasets_and_a_small_split_is_one_batch():
+    config = TrainConfig(model="mnist-scale-cnn", sizes=(12, None, 30))
+    assert config.sizes == (12, DATASETS["mnist-scale"].sizes[1], 30)
+    assert config.batch_size == 12
+    assert TrainConfig(model="mnist-scale-cnn", sizes=(12, 5, 5), batch_size=4).batch_size == 4
+    assert TrainConfig(model="toy-isr").batch_size == 128  # thesis App. B
+    with pytest.raises(InputError, match="sizes=0"):
+        TrainConfig(model="toy-isr", sizes=(0, None, None))
