@@ -41,7 +41,7 @@ class ToyNet(nn.Module):
         filters: int = 16,
         k: float = 4.0,
         max_kernel: int | None = None,
-        image_size: int = 168,
+        image_size: int = DATASETS["dynamic-mnist"].canvas,
         pool: int = 42,
     ):
         super().__init__()
