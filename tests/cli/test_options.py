@@ -56,3 +56,19 @@ def test_figure_paths_are_checked_when_the_options_are_read(tmp_path):
 def test_shown_defaults():
     assert options.shown((2**-0.5, 2**3.5)) == "0.7071 11.31"
     assert options.shown(0.005) == "0.005" and options.shown(10) == "10"
+
+
+def test_training_options_become_config_fields():
+    from click.testing import CliRunner
+
+    from cli.train import config_changes, config_options
+
+    seen = {}
+
+    @click.command()
+    @config_options()
+    def probe(**given):
+        seen.update(config_changes(given, base_sizes=(100, 50, 60)))
+
+    assert CliRunner().invoke(probe, ["--fixed-sigma", "--limit-val", "7", "--lr", "0.5"]).exit_code == 0
+    assert seen == {"learn_sigma": False, "sizes": (100, 7, 60), "lr": 0.5}
