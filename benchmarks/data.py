@@ -15,15 +15,15 @@ import itertools
 import json
 import os
 import platform
-import statistics
 import tempfile
-import time
 
 import click
 import torch
+from torch.utils.benchmark import Measurement, Timer
 
+from scaletol.datasets import DATASETS
 from sesn.data.mnist import MNIST, load_mnist
-from sesn.data.mnist_scale import DEFAULT_SIZES, render_realisation
+from sesn.data.mnist_scale import render_realisation
 from sesn.data.registry import build_dataset
 from tolerance.distributions import make_distribution
 
@@ -31,13 +31,11 @@ BATCH = 128
 
 
 def seconds(task, repeats: int) -> float:
-    """Median wall time of `task()` over `repeats` runs, seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        task()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median wall time of `task()` over `repeats` runs, seconds (torch's
+    benchmark Timer: synchronises the device, keeps the thread count)."""
+    timer = Timer("task()", globals={"task": task}, num_threads=torch.get_num_threads())
+    [measurement] = Measurement.merge([timer.timeit(1) for _ in range(repeats)])
+    return measurement.median
 
 
 def batches_per_second(loader, batches: int) -> float:
@@ -45,14 +43,8 @@ def batches_per_second(loader, batches: int) -> float:
     takes), after one warm-up batch."""
     iterator = itertools.chain.from_iterable(itertools.repeat(loader))  # epoch after epoch
     next(iterator)
-    if loader.dataset.labels.is_cuda:
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(batches):
-        next(iterator)
-    if loader.dataset.labels.is_cuda:
-        torch.cuda.synchronize()
-    return batches / (time.perf_counter() - start)
+    timer = Timer("next(batches)", globals={"batches": iterator}, num_threads=torch.get_num_threads())
+    return 1 / timer.timeit(batches).mean
 
 
 def random_mnist() -> MNIST:
@@ -81,7 +73,7 @@ def measure(data_dir: str | None, batches: int, repeats: int) -> list[dict]:
         {
             "name": "MNIST-Scale realisation build (62k digits)",
             "device": "cpu",
-            "value": seconds(lambda: render_realisation(mnist, seed=0, sizes=DEFAULT_SIZES), repeats),
+            "value": seconds(lambda: render_realisation(mnist, seed=0, sizes=DATASETS["mnist-scale"].sizes), repeats),
             "unit": "s",
         }
     )

@@ -16,7 +16,7 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
+import timeit
 
 import numpy as np
 
@@ -31,21 +31,14 @@ def tolcli() -> list[str]:
 
 
 def time_process(argv: list[str], repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
+    """Wall seconds of each of `repeats` runs of the process `argv`."""
+    return time_call(lambda: subprocess.run(argv, check=True, capture_output=True), repeats)
 
 
 def time_call(function, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return times
+    """Wall seconds of each of `repeats` calls of `function` (stdlib timeit:
+    torch-free, like the tolerance model it times)."""
+    return timeit.repeat(function, number=1, repeat=repeats)
 
 
 def modules_loaded_by_suggest() -> list[str]:

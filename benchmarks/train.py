@@ -25,6 +25,7 @@ import click
 import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile, record_function
+from torch.utils.benchmark import Timer
 
 from sesn.data.mnist import MNIST
 from sesn.data.registry import build_dataset
@@ -132,14 +133,10 @@ def stage_ms(name: str, batch: int, steps: int, device: torch.device) -> dict[st
             model.zero_grad(set_to_none=True)
             x.grad = None
             forward(x).backward(grad)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
 
         step()
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times[stage] = 1000 * (time.perf_counter() - start) / steps
+        timer = Timer("step()", globals={"step": step}, num_threads=torch.get_num_threads())
+        times[stage] = 1000 * timer.timeit(steps).mean  # Timer synchronises the device
         x = forward(x)
     return times
 

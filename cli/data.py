@@ -5,22 +5,20 @@ inside the commands."""
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
 from cli.errors import require_torch
+from cli.options import FigurePath, data_option, json_option, per_dataset, stack
+from scaletol.datasets import DATASETS, NAMES
 from tolerance.distributions import NAMES as DIST_NAMES
 from tolerance.distributions import make_distribution
 
-DATASETS = ("dynamic-mnist", "mnist-scale")
-PREVIEW_SCALES = {"dynamic-mnist": (2**-0.5, 1.0, 2.0, 4.0, 8.0), "mnist-scale": (0.3, 0.5, 0.7, 1.0)}
 
-
-def dataset_options(command):
-    """Add the options that choose a dataset realisation and where MNIST is."""
-    options = [
-        click.option("--dataset", type=click.Choice(DATASETS), required=True, help="Which dataset."),
+def dataset_options():
+    """The options that choose a dataset realisation and where MNIST is."""
+    return stack(
+        click.option("--dataset", type=click.Choice(NAMES), required=True, help="Which dataset."),
         click.option(
             "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Realisation (split and scales)."
         ),
@@ -58,23 +56,14 @@ def dataset_options(command):
             type=(int, int, int),
             default=None,
             metavar="TRAIN VAL TEST",
-            help="Split sizes [default: 10000 5000 50000 / 10000 2000 50000].",
+            help=f"Split sizes [default: {per_dataset(lambda d: d.sizes)}].",
         ),
         click.option("--augment", is_flag=True, help='mnist-scale: the "+" variant (train-time rescaling).'),
-        click.option(
-            "--data",
-            "data_dir",
-            type=click.Path(file_okay=False),
-            default=None,
-            help="Folder with the four MNIST IDX gz files [default: $SCALETOL_DATA].",
-        ),
+        data_option(),
         click.option(
             "--download", is_flag=True, help="Fetch missing MNIST files (into --data, $SCALETOL_DATA or the cache)."
         ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    )
 
 
 @click.group()
@@ -83,58 +72,47 @@ def data():
 
 
 @data.command()
-@dataset_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@dataset_options()
+@json_option()
 def make(as_json, **options):
     """Build or load a realisation and print its split sizes and SHA-256 sums."""
     splits, dist = _build(**options)
-    summary = {
-        "dataset": options["dataset"],
-        "seed": options["seed"],
-        "augment": options["augment"],
-        "dist": dist.to_dict() if dist is not None else None,
-        "image_size": splits.train.image_size,
-        "normalization": {"mean": splits.train.mean, "std": splits.train.std},
-        "splits": {
-            name: {
-                "size": len(split),
-                "scale_min": float(split.scales.min()),
-                "scale_max": float(split.scales.max()),
-                "sha256": split.sha256(),
-            }
-            for name, split in splits.items()
-        },
-    }
-    click.echo(json.dumps(summary, indent=2) if as_json else _table(summary))
+    if as_json:
+        setting = {k: options[k] for k in ("dataset", "seed", "augment")}
+        summary = {**setting, "dist": dist.to_dict() if dist is not None else None, **splits.to_dict()}
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(splits.report(_title(options, None)))
 
 
 @data.command()
-@dataset_options
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Image file to write, e.g. preview.png.")
+@dataset_options()
+@click.option("--out", type=FigurePath(), required=True, help="Image file to write, e.g. preview.png.")
 @click.option(
     "--scale",
     "scales",
     type=float,
     multiple=True,
-    help="Data scale of a column (repeatable) [default: 0.71 1 2 4 8 / 0.3 0.5 0.7 1].",
+    help=f"Data scale of a column (repeatable) [default: {per_dataset(lambda d: d.preview_scales)}].",
 )
 @click.option("--count", type=click.IntRange(min=1), default=4, show_default=True, help="Digits (rows).")
 def preview(out, scales, count, **options):
     """Draw training digits as served and at several data scales."""
-    fmt = _image_format(out)
     splits, dist = _build(**options)
-    from scaletol.files import atomic_write
+    from scaletol.figures import save_figure
     from sesn.data.preview import preview_figure
 
-    title = f"{options['dataset']}{'+' if options['augment'] else ''}, seed {options['seed']}"
-    if dist is not None:
-        title += f", {dist!r}"
-    figure = preview_figure(splits.train, scales or PREVIEW_SCALES[options["dataset"]], count=count, title=title)
-    atomic_write(out, lambda tmp: figure.savefig(tmp, format=fmt))
+    columns = scales or DATASETS[options["dataset"]].preview_scales
+    save_figure(preview_figure(splits.train, columns, count=count, title=_title(options, dist)), out)
     click.echo(f"wrote {out}")
 
 
-def _build(dataset, seed, dist_name, scale_range, std, scale_file, column, sizes, augment, data_dir, download):
+def _title(options: dict, dist) -> str:
+    title = f"{options['dataset']}{'+' if options['augment'] else ''}, seed {options['seed']}"
+    return title if dist is None else f"{title}, {dist!r}"
+
+
+def _build(dataset, seed, dist_name, scale_range, std, scale_file, column, sizes, augment, data_root, download):
     """(Splits, distribution or None); the distribution is checked before MNIST is read."""
     dist = None
     if dataset == "dynamic-mnist":
@@ -148,33 +126,5 @@ def _build(dataset, seed, dist_name, scale_range, std, scale_file, column, sizes
     from sesn.data.mnist import load_mnist
     from sesn.data.registry import build_dataset
 
-    mnist = load_mnist(data_dir, download=download)
+    mnist = load_mnist(data_root, download=download)
     return build_dataset(dataset, mnist=mnist, seed=seed, dist=dist, sizes=sizes, augment=augment), dist
-
-
-def _image_format(path: str) -> str:
-    """The image format named by `path`'s suffix; fails before any work."""
-    from matplotlib.figure import Figure
-
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise click.BadParameter(f"folder {folder!r} does not exist", param_hint="--out")
-    fmt = os.path.splitext(path)[1].lstrip(".").lower()
-    if fmt not in Figure().canvas.get_supported_filetypes():
-        raise click.BadParameter(f"{path!r} needs a suffix naming an image format, e.g. .png", param_hint="--out")
-    return fmt
-
-
-def _table(summary: dict) -> str:
-    norm = summary["normalization"]
-    lines = [
-        f"{summary['dataset']}{'+' if summary['augment'] else ''}, seed {summary['seed']}: "
-        f"{summary['image_size']}x{summary['image_size']} images, "
-        f"normalised with mean {norm['mean']:.4g}, std {norm['std']:.4g}",
-        f"{'split':<6} {'size':>6}  {'scales':<13}  sha256 images / labels / scales (first 12 hex digits)",
-    ]
-    for name, split in summary["splits"].items():
-        sums = " / ".join(split["sha256"][key][:12] for key in ("images", "labels", "scales"))
-        scales = f"{split['scale_min']:.3f}-{split['scale_max']:.3f}"
-        lines.append(f"{name:<6} {split['size']:>6}  {scales:<13}  {sums}")
-    return "\n".join(lines)

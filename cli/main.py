@@ -2,7 +2,8 @@
 
 Subcommands are imported only when invoked, so `tolcli suggest` never pays for
 torch or matplotlib. Bad input anywhere ends in one line on stderr and exit
-status 2 (set TOLCLI_DEBUG=1 to see the traceback instead).
+status 2 (set TOLCLI_DEBUG=1 to see the traceback instead); any other
+exception is a bug: its traceback, a line asking to report it, exit status 1.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Sequence
-from importlib.metadata import version
+from importlib.metadata import metadata, version
 from typing import Any, NoReturn
 
 import click
+
+from scaletol.checks import InputError
 
 # command name -> "module:attribute" of the click command implementing it
 COMMANDS = {
@@ -63,6 +67,10 @@ class LazyGroup(click.Group):
             if os.environ.get("TOLCLI_DEBUG"):
                 raise
             sys.exit(_fail(exc))
+        except Exception:
+            traceback.print_exc()
+            click.echo(f"tolcli: this is a bug in scaletol {version('scaletol')}; {_report_request()}", err=True)
+            sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -71,9 +79,20 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _report_request() -> str:
+    """Where to report a bug: the Issues URL of the package metadata."""
+    for entry in metadata("scaletol").get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in ("issues", "bug tracker"):
+            return f"please report it, with the traceback above, at {url.strip()}"
+    return "please report it, with the traceback above, at the project's issue tracker"
+
+
 def _fail(exc: BaseException) -> int:
     """Print `exc` as one line on stderr; return the exit status."""
-    if isinstance(exc, click.ClickException):
+    if isinstance(exc, InputError):
+        message, status = str(exc), 2
+    elif isinstance(exc, click.ClickException):
         message = exc.format_message()
         status = exc.exit_code if isinstance(exc, click.UsageError) else 2
     elif isinstance(exc, FileNotFoundError) and exc.filename:

@@ -16,10 +16,9 @@ import click
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 from training_protocol import example_options, isr_sweep, setup, write_report  # noqa: E402
 
-from scaletol.figures import plot_error_per_scale, plot_error_vs_isr, save_figure  # noqa: E402
+from scaletol.figures import plot_error_per_scale_by_range, plot_error_vs_isr, save_figure  # noqa: E402
 from scaletol.results import by_range  # noqa: E402
 from tolerance.validation import compare_with_tolerance  # noqa: E402
 
@@ -35,13 +34,9 @@ def main(protocol, out, data_root, device, quiet):
     table = compare_with_tolerance(sweep)
     parts = by_range(sweep)
 
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    plot_error_vs_isr(parts, {(r.range_lo, r.range_hi): r.suggested_isr for r in table.itertuples()}, ax=ax)
-    save_figure(fig, root / "fig3.png")
-    fig, axes = plt.subplots(1, len(parts), figsize=(4.5 * len(parts), 3.5), squeeze=False)
-    for ax, (bounds, grid) in zip(axes[0], parts):
-        plot_error_per_scale(grid, bounds, ax=ax)
-    save_figure(fig, root / "fig4.png")
+    ax = plot_error_vs_isr(parts, {(r.range_lo, r.range_hi): r.suggested_isr for r in table.itertuples()})
+    save_figure(ax.figure, root / "fig3.png")
+    save_figure(plot_error_per_scale_by_range(parts)[0].figure, root / "fig4.png")
 
     lines = [
         f"Fig. 3 ({p.name} protocol: {len(p.isrs)} ISRs, {len(p.toy_seeds)} seed(s), "

@@ -21,6 +21,8 @@ import os
 
 import numpy as np
 
+from scaletol.figures import save_figure
+from scaletol.files import atomic_write_text
 from tolerance.distributions import make_distribution
 from tolerance.errors_fit import fit_tau_from_errors, predicted_errors
 from tolerance.errors_io import read_errors
@@ -31,7 +33,6 @@ from tolerance.plot import (
     plot_errors_fit,
     plot_ns_scan,
     plot_suggestion,
-    save_figure,
 )
 
 THESIS_TAU = 0.459
@@ -82,10 +83,7 @@ def synthetic_errors_csv(out_dir: str, tau: float = 0.6) -> str:
             errors = predicted_errors(scales, internal, tau, 0.02, 0.75) + rng.normal(0, 0.01, scales.size)
             lines += [f"{seed},{isr},3,1.0,{s:.6g},{e:.6g}" for s, e in zip(scales, np.clip(errors, 0, 1))]
     path = os.path.join(out_dir, "synthetic_errors.csv")
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.replace(temporary, path)
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return path
 
 

@@ -12,11 +12,24 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Collection
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 
 class InputError(ValueError):
     """A value the user gave is outside what the code accepts."""
+
+
+class MissingFileError(InputError, FileNotFoundError):
+    """A file the user named is not there (an InputError and a FileNotFoundError)."""
+
+    def __init__(self, message: str, path: str | PathLike):
+        super().__init__(message)
+        self.filename = str(path)
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 def _shown(value: Any) -> str:
@@ -102,3 +115,19 @@ def check_range(name: str, bounds: Any, *, low: float = 0.0, high: float | None 
     if not lo < hi:
         raise fail(name, bounds, "a pair (lo, hi) with lo < hi")
     return lo, hi
+
+
+def check_file(name: str, path: str | PathLike) -> Path:
+    """`path` as a Path, if it names an existing file (else MissingFileError)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"{name}={str(path)!r} must be an existing file", path)
+    return path
+
+
+def unreadable(name: str, path: str | PathLike, reason: object) -> InputError:
+    """The InputError for a file `path` that exists but cannot be read as `name`
+    (the path in full, the `reason` shortened to one line)."""
+    why = " ".join(str(reason).split())
+    why = why if len(why) <= 80 else why[:77] + "..."
+    return InputError(f"{name}={str(path)!r} must be a readable {name} file ({why})")

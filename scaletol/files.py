@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from scaletol.checks import check_file, unreadable
+
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp)` on a temporary path next to `path`, then rename it onto
@@ -36,3 +38,13 @@ def _umask() -> int:
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write `text` (UTF-8) to `path` atomically."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def read_text(name: str, path: str | os.PathLike) -> str:
+    """The UTF-8 text of the `name` file the user gave at `path`; missing or
+    unreadable, an InputError naming it."""
+    path = check_file(name, path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise unreadable(name, path, exc) from None

@@ -7,7 +7,11 @@ attrs["configs"]), then `data_scale` (magnification factor) and `scale_index`.
 Variables: error(seed, isr, data_scale) and test_error / val_error(seed, isr)
 as fractions, n(data_scale) test samples per scale, scales(seed, isr,
 scale_index) learned internal scales in pixels (NaN beyond a model's N_S).
-attrs["config"] is the JSON of the settings every run in the file shares.
+attrs["config"] is the JSON of the settings every run in the file shares,
+attrs["scaletol_version"] the version that wrote it.
+
+The constants below are this layout, for every reader (tolerance.errors_io
+too); importing this module loads neither pandas nor xarray.
 """
 
 from __future__ import annotations
@@ -15,16 +19,27 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 from numpy.typing import ArrayLike
 
 from scaletol import __version__
+from scaletol.checks import InputError, check_file, unreadable
 from scaletol.files import atomic_write
 
-GRID_DIMS = ("isr", "config")
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+SEED_DIM = "seed"
+GRID_DIMS = ("isr", "config")  # exactly one indexes the runs of a file
+DATA_SCALE_DIM = "data_scale"
+SCALE_INDEX_DIM = "scale_index"
+VARIABLES = ("error", "n", "scales", "test_error", "val_error")
+CONFIG_ATTR = "config"  # JSON: the settings every run shares
+CONFIGS_ATTR = "configs"  # JSON: {config index: that run's settings}, config grids only
+VERSION_ATTR = "scaletol_version"
 
 
 def run_results(
@@ -45,6 +60,8 @@ def run_results(
     [D], errors as fractions. scales: final internal scales [N_S] in px (empty
     for a CNN, stored as one NaN). isr: the fixed or initial ISR.
     """
+    import xarray as xr
+
     cell = ("seed", "isr")
     scales = np.asarray(scales, dtype=np.float64).reshape(-1)
     if scales.size == 0:  # NETCDF3 readers reject empty dims: one NaN instead
@@ -64,8 +81,8 @@ def run_results(
             "scale_index": np.arange(scales.size, dtype=np.int32),
         },
     )
-    ds.attrs["config"] = json.dumps(description, sort_keys=True)
-    ds.attrs["scaletol_version"] = __version__
+    ds.attrs[CONFIG_ATTR] = json.dumps(description, sort_keys=True)
+    ds.attrs[VERSION_ATTR] = __version__
     return ds
 
 
@@ -89,7 +106,7 @@ def by_range(ds: xr.Dataset) -> list[tuple[tuple[float, float], xr.Dataset]]:
     if grid_dim(ds) == "isr":
         return [(tuple(json.loads(ds.attrs["config"])["range"]), ds)]
     if "range_lo" not in ds.coords:
-        raise ValueError("this config grid has no data ranges (coords range_lo, range_hi)")
+        raise InputError("this config grid has no data ranges (coords range_lo, range_hi)")
     pairs = []
     for lo, hi in sorted(set(zip(ds["range_lo"].values.tolist(), ds["range_hi"].values.tolist()))):
         part = ds.isel(config=(ds["range_lo"].values == lo) & (ds["range_hi"].values == hi))
@@ -102,7 +119,7 @@ def grid_dim(ds: xr.Dataset) -> str:
     """'isr' or 'config': the dimension that indexes the runs of `ds`."""
     found = [d for d in GRID_DIMS if d in ds.dims]
     if len(found) != 1:
-        raise ValueError(f"results need exactly one of the dims {GRID_DIMS}, found {list(ds.dims)}")
+        raise InputError(f"results need exactly one of the dims {GRID_DIMS}, found {list(ds.dims)}")
     return found[0]
 
 
@@ -110,15 +127,17 @@ def merge_results(parts: list[xr.Dataset]) -> xr.Dataset:
     """Merge runs (one-cell or larger grids) into one grid; missing cells are
     NaN. All parts must share the grid dim and the data_scale grid. attrs
     "config" keeps the settings that agree across every part."""
+    import xarray as xr
+
     if not parts:
-        raise ValueError("nothing to merge: no results given")
+        raise InputError("nothing to merge: no results given")
     dims = {grid_dim(p) for p in parts}
     if len(dims) != 1:
-        raise ValueError(f"cannot merge results indexed by different dims: {sorted(dims)}")
+        raise InputError(f"cannot merge results indexed by different dims: {sorted(dims)}")
     first = parts[0]["data_scale"].values
     for part in parts[1:]:
         if not np.array_equal(part["data_scale"].values, first):
-            raise ValueError("cannot merge results evaluated on different data_scale grids")
+            raise InputError("cannot merge results evaluated on different data_scale grids")
     merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop")
     merged["n"] = merged["n"].astype(np.int32)
     merged.attrs["config"] = json.dumps(_common_settings(parts), sort_keys=True)
@@ -127,7 +146,7 @@ def merge_results(parts: list[xr.Dataset]) -> xr.Dataset:
         for part in parts:
             configs.update(json.loads(part.attrs["configs"]))
         merged.attrs["configs"] = json.dumps(configs, sort_keys=True)
-    merged.attrs["scaletol_version"] = __version__
+    merged.attrs[VERSION_ATTR] = __version__
     return merged
 
 
@@ -146,18 +165,19 @@ def write_results(ds: xr.Dataset, path: str | os.PathLike) -> Path:
 
 
 def read_results(path: str | os.PathLike) -> xr.Dataset:
-    """Load a results file fully into memory (the file is closed again)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(2, "no such results file", str(path))
+    """Load a results file fully into memory (the file is closed again). A
+    missing or malformed file is an InputError naming it."""
+    import xarray as xr
+
+    path = check_file("results", path)
     try:
         with xr.open_dataset(path, engine="scipy") as ds:
             ds = ds.load()
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"not a results file: {path} ({exc})") from None
-    missing = [v for v in ("error", "n", "scales", "test_error", "val_error") if v not in ds]
-    if missing or "config" not in ds.attrs:
-        raise ValueError(f"not a results file: {path} (missing {missing or ['attrs config']})")
+    except (TypeError, ValueError, OSError) as exc:
+        raise unreadable("results", path, exc) from None
+    missing = [v for v in VARIABLES if v not in ds]
+    if missing or CONFIG_ATTR not in ds.attrs:
+        raise unreadable("results", path, f"missing {missing or ['attrs ' + CONFIG_ATTR]}")
     grid_dim(ds)
     return ds
 
@@ -165,6 +185,8 @@ def read_results(path: str | os.PathLike) -> xr.Dataset:
 def learned_scale_parameters(ds: xr.Dataset) -> xr.Dataset:
     """sigma_basis (smallest scale, px) and learned_isr (largest/smallest) of
     every run."""
+    import xarray as xr
+
     scales = ds["scales"]
     return xr.Dataset(
         {
@@ -178,6 +200,8 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
     """One row per grid cell (ISR or config): mean and sample std over seeds
     (NaN from a single seed) of the test error (percent), the learned σ_basis
     and ISR, and each scale (px)."""
+    import pandas as pd
+
     dim = grid_dim(ds)
     learned = learned_scale_parameters(ds)
     columns = {
@@ -199,6 +223,8 @@ def summarise(ds: xr.Dataset) -> pd.DataFrame:
 def sweep_summary(ds: xr.Dataset) -> pd.DataFrame:
     """`summarise` with readable row labels: (range, isr) for a grid over data
     ranges, the model name for a models grid, the ISR otherwise."""
+    import pandas as pd
+
     if grid_dim(ds) == "isr":
         return summarise(ds)
     if "range_lo" in ds.coords:
@@ -208,3 +234,45 @@ def sweep_summary(ds: xr.Dataset) -> pd.DataFrame:
     table = summarise(ds)
     table.index = pd.Index([configs[str(i)]["model"] for i in table.index], name="model")
     return table
+
+
+def table_records(table: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows of a table such as `sweep_summary`'s: index levels
+    and columns by name ((name, stat) columns as "name_stat"), NaN as None,
+    counts as ints."""
+    named = any(n is not None for n in table.index.names)
+    rows = []
+    for row in (table.reset_index() if named else table).to_dict("records"):
+        record = {}
+        for key, value in row.items():
+            name = "_".join(str(k) for k in key if k) if isinstance(key, tuple) else str(key)
+            if isinstance(value, float) and np.isnan(value):
+                value = None
+            elif name.endswith("_count"):
+                value = int(value)
+            record[name] = value
+        rows.append(record)
+    return rows
+
+
+def per_scale_errors(ds: xr.Dataset) -> dict:
+    """The per-scale test errors of a one-run results grid, JSON-ready:
+    test_error, data_scale [D], error [D] (fractions) and n [D]."""
+    return {
+        "test_error": float(ds["test_error"].item()),
+        DATA_SCALE_DIM: ds[DATA_SCALE_DIM].values.tolist(),
+        "error": ds["error"].values.reshape(-1).tolist(),
+        "n": ds["n"].values.tolist(),
+    }
+
+
+def per_scale_report(ds: xr.Dataset) -> str:
+    """`per_scale_errors` of a one-run grid as a readable table (errors in percent)."""
+    errors = per_scale_errors(ds)
+    lines = [
+        f"test error {100 * errors['test_error']:.3f} % on the run's test split",
+        f"{'data scale':>10}  {'log2':>6}  {'error %':>8}  {'n':>6}",
+    ]
+    for scale, error, n in zip(errors[DATA_SCALE_DIM], errors["error"], errors["n"]):
+        lines.append(f"{scale:10.4f}  {np.log2(scale):6.2f}  {100 * error:8.3f}  {n:6d}")
+    return "\n".join(lines)

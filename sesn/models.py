@@ -23,7 +23,8 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from scaletol.checks import InputError
+from scaletol.checks import InputError, check_choice
+from scaletol.datasets import DATASETS, MNIST_SCALE_MULT
 from sesn.nn.basis import BasisSpec
 from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection
 from sesn.nn.scales import InternalScales
@@ -31,7 +32,6 @@ from sesn.nn.scales import InternalScales
 SCALE_OPTIONS = ("ns", "sigma_basis", "isr", "scales", "learn_sigma")
 LAYER_OPTIONS = ("k", "max_kernel")
 LEARNABLE_MODES = ("isr", "ratio", "spacings", "direct")
-MNIST_SCALE_MULT = 1.4
 
 
 class ToyNet(nn.Module):
@@ -49,7 +49,7 @@ class ToyNet(nn.Module):
         filters: int = 16,
         k: float = 4.0,
         max_kernel: int | None = None,
-        image_size: int = 168,
+        image_size: int = DATASETS["dynamic-mnist"].canvas,
         pool: int = 42,
     ):
         super().__init__()
@@ -196,8 +196,8 @@ class ModelSpec:
         return self.network(InternalScales(mode=self.mode, **settings), **layer)
 
 
-TOY_SCALES = dict(ns=3, sigma_basis=2.0, isr=3.0)
-MNIST_SCALE_SCALES = dict(ns=4, sigma_basis=1.5, isr=2.0)
+TOY_SCALES = dict(DATASETS["dynamic-mnist"].initial_scales)
+MNIST_SCALE_SCALES = dict(DATASETS["mnist-scale"].initial_scales)
 
 _SPECS = (
     [ModelSpec(f"toy-{mode}", "dynamic-mnist", mode, TOY_SCALES) for mode in ("fixed",) + LEARNABLE_MODES]
@@ -212,10 +212,8 @@ MODELS = tuple(SPECS)
 
 
 def model_spec(name: str) -> ModelSpec:
-    """The ModelSpec of `name`; InputError naming it if unknown."""
-    if name not in SPECS:
-        raise InputError(f"model={name!r} must be one of {', '.join(MODELS)}")
-    return SPECS[name]
+    """The ModelSpec named `name` (InputError for an unknown name)."""
+    return SPECS[check_choice("model", name, MODELS)]
 
 
 def make_model(name: str, **options: Any) -> nn.Module:

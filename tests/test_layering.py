@@ -66,3 +66,18 @@ def test_fit_tau_and_every_tolerance_module_load_no_torch():
     modules = sorted("tolerance." + p.stem for p in (ROOT / "tolerance").glob("*.py") if p.stem != "__init__")
     loaded = modules_loaded_by(f"import {', '.join(modules)}, cli.fit_tau")
     assert not loaded & {"torch", "sesn"}
+
+
+def test_the_shared_facts_and_options_load_no_heavy_library():
+    loaded = modules_loaded_by("import scaletol.datasets, scaletol.results, scaletol.figures, cli.options")
+    assert not loaded & {"torch", "sesn", "pandas", "xarray", "matplotlib"}
+
+
+def test_the_errors_reader_loads_pandas_and_xarray_only_when_reading():
+    loaded = modules_loaded_by("import tolerance.errors_io, tolerance.errors_fit")
+    assert not loaded & {"torch", "sesn", "pandas", "xarray", "matplotlib"}
+
+
+def test_the_train_help_needs_no_torch():
+    loaded = modules_loaded_by("import cli.train, cli.sweep")
+    assert "torch" not in loaded

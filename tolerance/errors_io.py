@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from scaletol.results import CONFIG_ATTR, CONFIGS_ATTR, DATA_SCALE_DIM, GRID_DIMS, SCALE_INDEX_DIM, SEED_DIM
 from tolerance.distributions import check_positive
+from tolerance.fit import DEFAULT_SIGMA_UNIT
 from tolerance.mixture import internal_scales
-
-MODEL_DIMS = ("isr", "config")
 
 
 @dataclass
@@ -43,7 +43,7 @@ class ModelErrors:
     errors: np.ndarray = field(repr=False)
 
 
-def read_errors(path: str | os.PathLike, sigma_unit: float = 2.0) -> list[ModelErrors]:
+def read_errors(path: str | os.PathLike, sigma_unit: float = DEFAULT_SIGMA_UNIT) -> list[ModelErrors]:
     """Models' per-scale errors from a CSV file or a `.nc` results file.
 
     sigma_unit [px]: used for CSV rows without a `sigma_unit` column; netCDF
@@ -85,7 +85,7 @@ def _checked_column(frame, name, path, *, positive=False, low=None, high=None, i
     return values
 
 
-def read_errors_csv(path: str | os.PathLike, sigma_unit: float = 2.0) -> list[ModelErrors]:
+def read_errors_csv(path: str | os.PathLike, sigma_unit: float = DEFAULT_SIGMA_UNIT) -> list[ModelErrors]:
     """Models from a CSV file (see the module docstring for its columns)."""
     import pandas as pd
 
@@ -153,7 +153,8 @@ def read_errors_netcdf(path: str | os.PathLike) -> list[ModelErrors]:
     Internal scales stored as NaN (beyond a model's N_S) are dropped; runs
     without internal scales (plain CNNs) or without any recorded error (cells
     missing from a merged grid) are skipped. sigma_unit comes from a config
-    run's own settings (attribute `configs`) or else from `config` (default 2 px).
+    run's own settings (attribute `configs`) or else from `config` (default
+    DEFAULT_SIGMA_UNIT).
     """
     import xarray as xr
 
@@ -166,26 +167,26 @@ def read_errors_netcdf(path: str | os.PathLike) -> list[ModelErrors]:
         for name in ("error", "scales"):
             if name not in dataset:
                 raise ValueError(f"{path}: missing variable {name!r}")
-        model_dims = [d for d in MODEL_DIMS if d in dataset["error"].dims]
-        if len(model_dims) != 1 or "data_scale" not in dataset["error"].dims:
+        model_dims = [d for d in GRID_DIMS if d in dataset["error"].dims]
+        if len(model_dims) != 1 or DATA_SCALE_DIM not in dataset["error"].dims:
             raise ValueError(
                 f"{path}: error must have dims (seed, isr or config, data_scale), got {dataset['error'].dims}"
             )
         model_dim = model_dims[0]
-        shared = _json_attr(dataset, "config", path)
-        per_run = _json_attr(dataset, "configs", path)
-        error = dataset["error"].transpose("seed", model_dim, "data_scale")
-        scales = dataset["scales"].transpose("seed", model_dim, "scale_index")
-        data_scales = dataset["data_scale"].to_numpy().astype(float)
+        shared = _json_attr(dataset, CONFIG_ATTR, path)
+        per_run = _json_attr(dataset, CONFIGS_ATTR, path)
+        error = dataset["error"].transpose(SEED_DIM, model_dim, DATA_SCALE_DIM)
+        scales = dataset["scales"].transpose(SEED_DIM, model_dim, SCALE_INDEX_DIM)
+        data_scales = dataset[DATA_SCALE_DIM].to_numpy().astype(float)
         models = []
-        for seed in dataset["seed"].to_numpy():
+        for seed in dataset[SEED_DIM].to_numpy():
             for model in dataset[model_dim].to_numpy():
                 label: dict[str, Any] = {
                     "seed": int(seed),
                     model_dim: float(model) if model_dim == "isr" else int(model),
                 }
-                errors = error.sel({"seed": seed, model_dim: model}).to_numpy().astype(float)
-                px = scales.sel({"seed": seed, model_dim: model}).to_numpy().astype(float)
+                errors = error.sel({SEED_DIM: seed, model_dim: model}).to_numpy().astype(float)
+                px = scales.sel({SEED_DIM: seed, model_dim: model}).to_numpy().astype(float)
                 px = np.sort(px[np.isfinite(px)])
                 known = np.isfinite(errors)
                 if px.size == 0 or not known.any():
@@ -195,7 +196,9 @@ def read_errors_netcdf(path: str | os.PathLike) -> list[ModelErrors]:
                 settings = per_run.get(str(label[model_dim]), shared) if model_dim == "config" else shared
                 if settings.get("dataset", "dynamic-mnist") == "dynamic-mnist" and "range" in settings:
                     label["range"] = "{:.3g}-{:.3g}".format(*settings["range"])
-                sigma_unit = check_positive(f"{path}: sigma_unit [px] of {label}", settings.get("sigma_unit", 2.0))
+                sigma_unit = check_positive(
+                    f"{path}: sigma_unit [px] of {label}", settings.get("sigma_unit", DEFAULT_SIGMA_UNIT)
+                )
                 models.append(
                     ModelErrors(
                         label=label,

@@ -1,19 +1,19 @@
 """Figures of the tolerance model, like the thesis's Fig. 2 and Fig. 5.
 
-Every function takes `ax=None` (then draws on pyplot's current figure) and
-returns the axis it drew on. `figure_with_axes` and `save_figure` make and
-write figures without pyplot (Agg canvas), as the command line does.
-matplotlib is imported inside the functions only.
+Every function takes `ax=None` (then draws on a new figure) and returns the
+axis it drew on. `figure_with_axes` makes figures without pyplot (Agg
+canvas), as the command line does; `scaletol.figures.save_figure` writes
+them. matplotlib is imported inside the functions only.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scaletol.figures import axis_or_new, save_figure  # noqa: F401 (cli.suggest saves through here)
 from tolerance.grid import FitTarget
 from tolerance.mixture import component_pdfs, mixture_pdf
 from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFromErrors
@@ -25,14 +25,7 @@ if TYPE_CHECKING:
 DATA_COLOUR = "0.55"
 MODEL_COLOUR = "tab:blue"
 BOUND_COLOUR = "tab:red"
-
-
-def _axis(ax: Axes | None) -> Axes:
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.gca()
-    return ax
+DPI = 150  # of the figures made by figure_with_axes
 
 
 def _octave_ticks(ax, lo: float, hi: float) -> None:
@@ -50,7 +43,7 @@ def plot_suggestion(
 
     x axis: data scale on a log2 axis; y axis: density per octave.
     """
-    ax = _axis(ax)
+    ax = axis_or_new(ax)
     target = FitTarget(suggestion.dist, suggestion.padding)
     x = target.x
     scales = suggestion.internal_scales
@@ -113,7 +106,7 @@ def plot_combined(fit: CombinedFit, axes: np.ndarray | None = None) -> np.ndarra
 
 def plot_ns_scan(scan: NsScan, ax: Axes | None = None) -> Axes:
     """KL of the best fit for each N_S, the chosen one marked."""
-    ax = _axis(ax)
+    ax = axis_or_new(ax)
     ns = [s.ns for s in scan.candidates]
     kl = [s.kl for s in scan.candidates]
     ax.semilogy(ns, kl, "o-", color=MODEL_COLOUR, label=KL_LABELS[scan.chosen.direction])
@@ -130,7 +123,7 @@ def plot_errors_fit(result: TauFromErrors, ax: Axes | None = None) -> Axes:
     """Recorded errors per data scale (points) and the fitted error model (lines), one colour per model."""
     from tolerance.errors_fit import predicted_errors
 
-    ax = _axis(ax)
+    ax = axis_or_new(ax)
     for i, (model, floor, gain) in enumerate(zip(result.models, result.floors, result.gains)):
         colour = f"C{i % 10}"
         label = " ".join(f"{k}={v:g}" for k, v in model.label.items())
@@ -154,23 +147,5 @@ def figure_with_axes(panels: int = 1, *, width: float = 5.0, height: float = 3.6
     """A pyplot-free Figure with `panels` axes side by side; returns (figure, axes array)."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width * panels, height), layout="constrained")
+    figure = Figure(figsize=(width * panels, height), layout="constrained", dpi=DPI)
     return figure, np.ravel(figure.subplots(1, panels, squeeze=False))
-
-
-def save_figure(figure: Figure, path: str | os.PathLike) -> None:
-    """Write `figure` to `path` atomically (temporary file in the same folder, then rename)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(2, "No such directory", folder)
-    stem, suffix = os.path.splitext(path)
-    if not suffix:
-        raise ValueError(f"plot file {path!r} needs a suffix naming its format, e.g. .png")
-    temporary = f"{stem}.tmp{os.getpid()}{suffix}"
-    try:
-        figure.savefig(temporary, dpi=150)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from scaletol.results import by_range
+from scaletol.results import CONFIG_ATTR, by_range
 from tolerance.distributions import make_distribution
-from tolerance.fit import DEFAULT_TAU, suggest
+from tolerance.fit import DEFAULT_SIGMA_UNIT, DEFAULT_TAU, suggest
 
 
 def compare_with_tolerance(
@@ -31,9 +31,9 @@ def compare_with_tolerance(
     the sweep; nearest_isr, the swept ISR closest (in log) to the suggestion,
     and nearest_error, its mean test error.
     """
-    settings = json.loads(ds.attrs["config"])
+    settings = json.loads(ds.attrs[CONFIG_ATTR])
     ns = int(ns if ns is not None else settings["ns"])
-    sigma_unit = float(sigma_unit if sigma_unit is not None else settings.get("sigma_unit", 2.0))
+    sigma_unit = float(sigma_unit if sigma_unit is not None else settings.get("sigma_unit", DEFAULT_SIGMA_UNIT))
     rows = []
     for (lo, hi), grid in by_range(ds):
         dist = make_distribution(settings.get("dist", "loguniform"), lo, hi)
@@ -59,3 +59,21 @@ def compare_with_tolerance(
             }
         )
     return pd.DataFrame(rows)
+
+
+def validation_report(table: pd.DataFrame, *, tau: float, source: str) -> str:
+    """`compare_with_tolerance`'s table as readable lines (errors in percent)."""
+    lines = [
+        f"tolerance model at tau = {tau:g} octaves vs. the sweep in {source}",
+        f"{'range':>12}  {'suggested ISR':>13}  {'σ_basis px':>10}  {'best ISR':>8}  "
+        f"{'error %':>14}  {'nearest ISR':>11}  {'error %':>7}",
+    ]
+    for row in table.itertuples():
+        spread = "" if np.isnan(row.best_error_std) else f" ± {row.best_error_std:4.2f}"  # one seed: none
+        lines.append(
+            f"{f'[{row.range_lo:.3g}, {row.range_hi:.3g}]':>12}  {row.suggested_isr:13.3f}  "
+            f"{row.suggested_sigma_basis:10.3f}  {row.best_isr:8.3f}  "
+            f"{f'{row.best_error:7.3f}{spread}':>14}  {row.nearest_isr:11.3f}  "
+            f"{row.nearest_error:7.3f}"
+        )
+    return "\n".join(lines)

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from scaletol.checks import InputError, check_int, check_positive, fail
 from sesn.data.resample import rescale
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -107,10 +108,8 @@ class BatchLoader:
     """
 
     def __init__(self, dataset: ScaleDataset, batch_size: int, *, shuffle: bool, seed: int, drop_last: bool):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.dataset = dataset
-        self.batch_size = batch_size
+        self.batch_size = check_int("batch_size", batch_size, low=1)
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
@@ -172,28 +171,58 @@ class Splits:
         """[(name, split)] in the order train, val, test."""
         return [(name, getattr(self, name)) for name in SPLIT_NAMES]
 
+    def to_dict(self) -> dict:
+        """JSON-ready: image size [px], normalisation, and per split its
+        size, range of data scales and SHA-256 sums (see ScaleDataset.sha256)."""
+        return {
+            "image_size": self.train.image_size,
+            "normalization": {"mean": self.train.mean, "std": self.train.std},
+            "splits": {
+                name: {
+                    "size": len(split),
+                    "scale_min": float(split.scales.min()),
+                    "scale_max": float(split.scales.max()),
+                    "sha256": split.sha256(),
+                }
+                for name, split in self.items()
+            },
+        }
+
+    def report(self, title: str) -> str:
+        """`to_dict` as a table under the heading `title`."""
+        summary = self.to_dict()
+        size, norm = summary["image_size"], summary["normalization"]
+        lines = [
+            f"{title}: {size}x{size} images, normalised with mean {norm['mean']:.4g}, std {norm['std']:.4g}",
+            f"{'split':<6} {'size':>6}  {'scales':<13}  sha256 images / labels / scales (first 12 hex digits)",
+        ]
+        for name, split in summary["splits"].items():
+            sums = " / ".join(split["sha256"][key][:12] for key in ("images", "labels", "scales"))
+            scales = f"{split['scale_min']:.3f}-{split['scale_max']:.3f}"
+            lines.append(f"{name:<6} {split['size']:>6}  {scales:<13}  {sums}")
+        return "\n".join(lines)
+
 
 def seeded_generator(seed: int, *stream: int) -> np.random.Generator:
     """A NumPy generator for one purpose (`stream`, small non-negative ints)
     of the realisation `seed`; independent streams never share draws."""
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return np.random.default_rng(np.random.SeedSequence([int(seed), *stream]))
+    seed = check_int("seed", seed, low=0)
+    return np.random.default_rng(np.random.SeedSequence([seed, *stream]))
 
 
 def check_sizes(sizes, available: int) -> tuple[int, int, int]:
     """(train, val, test) as ints, each ≥ 1 and together at most `available`."""
     sizes = tuple(sizes)
-    if len(sizes) != 3 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in sizes):
-        raise ValueError(f"split sizes must be three positive integers (train, val, test), got {sizes}")
+    whole = all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in sizes)
+    if len(sizes) != 3 or not whole:
+        raise fail("sizes", sizes, "three positive integers (train, val, test)")
+    sizes = tuple(int(n) for n in sizes)
     if sum(sizes) > available:
-        raise ValueError(f"split sizes {sizes} need {sum(sizes)} digits, only {available} available")
-    train, val, test = (int(n) for n in sizes)
+        raise InputError(f"split sizes {sizes} need {sum(sizes)} digits, only {available} available")
+    train, val, test = sizes
     return train, val, test
 
 
 def check_scale(scale: float) -> float:
     """`scale` as a float, if it is a finite magnification factor > 0."""
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"a data scale must be finite and > 0, got {scale}")
-    return float(scale)
+    return check_positive("scale", scale)

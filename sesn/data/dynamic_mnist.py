@@ -19,13 +19,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from scaletol.checks import InputError
+from scaletol.datasets import DATASETS, TRAIN_MIN_SCALE
 from sesn.data.base import SPLIT_NAMES, RenderedDigits, Splits, check_sizes, seeded_generator
 from sesn.data.mnist import MNIST
 from sesn.data.resample import rescale
 
-CANVAS = 168
-DEFAULT_SIZES = (10_000, 5_000, 50_000)
-TRAIN_MIN_SCALE = 1.0
+CANVAS = DATASETS["dynamic-mnist"].canvas
 MAX_REDRAWS = 1000  # rounds of redrawing training scales below TRAIN_MIN_SCALE
 
 _SPLIT_STREAM = 0
@@ -33,7 +33,7 @@ _SCALE_STREAM = 1
 _STATISTICS_CHUNK = 128  # digits rendered at once when measuring mean and std (small stays in cache)
 
 
-def build_dynamic_mnist(mnist: MNIST, dist, *, seed: int = 0, sizes=DEFAULT_SIZES) -> Splits:
+def build_dynamic_mnist(mnist: MNIST, dist, *, seed: int = 0, sizes=DATASETS["dynamic-mnist"].sizes) -> Splits:
     """The Dynamic Scale MNIST realisation `seed` with scales from `dist` (a
     tolerance ScaleDistribution). Splits hold RenderedDigits on a 168 px canvas."""
     sizes = check_sizes(sizes, len(mnist))
@@ -59,7 +59,7 @@ def draw_scales(dist, n: int, rng: np.random.Generator, *, minimum: float | None
     """n scales from `dist`; with `minimum`, draws below it are redrawn (so the
     result follows `dist` conditioned on s ≥ minimum). float64 [n]."""
     if minimum is not None and dist.bounds is not None and dist.bounds[1] < minimum:
-        raise ValueError(f"{dist.name} scales lie in {list(dist.bounds)}, but training needs scales >= {minimum}")
+        raise InputError(f"{dist.name} scales lie in {list(dist.bounds)}, but training needs scales >= {minimum}")
     scales = np.asarray(dist.sample(n, rng), dtype=np.float64)
     if minimum is None:
         return scales
@@ -69,7 +69,7 @@ def draw_scales(dist, n: int, rng: np.random.Generator, *, minimum: float | None
             return scales
         scales[low] = dist.sample(low.size, rng)
         low = low[scales[low] < minimum]
-    raise ValueError(f"{dist.name} puts too little probability on scales >= {minimum} for training")
+    raise InputError(f"{dist.name} puts too little probability on scales >= {minimum} for training")
 
 
 def pixel_statistics(digits: torch.Tensor, scales: torch.Tensor, canvas: int) -> tuple[float, float]:
@@ -86,5 +86,5 @@ def pixel_statistics(digits: torch.Tensor, scales: torch.Tensor, canvas: int) ->
     mean = total.item() / count
     variance = squares.item() / count - mean**2
     if not variance > 0:
-        raise ValueError("the training digits are blank: cannot normalise them")
+        raise InputError("the training digits are blank: cannot normalise them")
     return mean, variance**0.5

@@ -20,6 +20,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from scaletol.checks import InputError, MissingFileError
+from scaletol.datasets import DIGIT_SIZE
+from scaletol.files import atomic_write
+
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
 TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
@@ -42,7 +46,6 @@ MIRRORS = (
 
 IMAGE_MAGIC = 2051  # IDX: unsigned bytes, 3 dimensions (count, rows, columns)
 LABEL_MAGIC = 2049  # IDX: unsigned bytes, 1 dimension (count)
-DIGIT_SIZE = 28
 
 _CHUNK = 1 << 16  # download read size, bytes
 
@@ -60,11 +63,11 @@ class MNIST:
 
     def __post_init__(self):
         if self.images.dtype != torch.uint8 or self.images.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE):
-            raise ValueError(
+            raise InputError(
                 f"MNIST images must be uint8 [N, 28, 28], got {self.images.dtype} {list(self.images.shape)}"
             )
         if self.labels.dtype != torch.int64 or self.labels.shape != self.images.shape[:1]:
-            raise ValueError(
+            raise InputError(
                 f"MNIST labels must be int64 [{len(self.images)}], got {self.labels.dtype} {list(self.labels.shape)}"
             )
 
@@ -100,13 +103,13 @@ def load_mnist(
     download: fetch missing or corrupt files first (into `root`, or into
     cache_dir()/"mnist" when no directory is named).
     checksums: expected SHA-256 per file name (the genuine MNIST by default).
-    Raises ValueError naming the directory or file that is missing or wrong.
+    Raises InputError naming the directory or file that is missing or wrong.
     """
     directory = _data_dir(root, download)
     if download:
         download_mnist(directory, checksums=checksums)
     elif not directory.is_dir():
-        raise ValueError(f"MNIST directory {directory} does not exist")
+        raise InputError(f"MNIST directory {directory} does not exist")
     train_images, train_labels = _read_pair(directory, TRAIN_IMAGES, TRAIN_LABELS, checksums)
     test_images, test_labels = _read_pair(directory, TEST_IMAGES, TEST_LABELS, checksums)
     return MNIST(
@@ -126,9 +129,9 @@ def download_mnist(
     """Make sure `directory` holds the four verified files, downloading those
     missing or corrupt from the first mirror that serves them intact.
 
-    A download goes to "<name>.part" and is renamed only once its SHA-256
-    matches, so an interrupted run leaves no wrong file behind and the next run
-    starts that file over. `opener(url, timeout=...)` returns a readable
+    A download is written atomically (scaletol.files) and kept only once its
+    SHA-256 matches, so an interrupted run leaves no wrong file behind and the
+    next run starts that file over. `opener(url, timeout=...)` returns a readable
     response (urllib's urlopen by default). Raises OSError when no mirror works.
     """
     directory = Path(directory)
@@ -150,10 +153,10 @@ def download_mnist(
 
 
 def _fetch(url: str, target: Path, expected: str, opener: Callable, progress: bool) -> None:
-    """Stream `url` into target.part, check its SHA-256, rename it to target."""
-    partial = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
-    try:
+    """Stream `url` into `target` atomically, keeping it only if its SHA-256 is `expected`."""
+
+    def download(partial: Path) -> None:
+        digest = hashlib.sha256()
         with opener(url, timeout=60) as response, open(partial, "wb") as out:
             total = response.headers.get("Content-Length")
             with tqdm(
@@ -170,9 +173,8 @@ def _fetch(url: str, target: Path, expected: str, opener: Callable, progress: bo
                     bar.update(len(chunk))
         if digest.hexdigest() != expected:
             raise ValueError(f"SHA-256 {digest.hexdigest()}, expected {expected}")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+
+    atomic_write(target, download)
 
 
 def _data_dir(root: str | os.PathLike | None, download: bool) -> Path:
@@ -183,7 +185,7 @@ def _data_dir(root: str | os.PathLike | None, download: bool) -> Path:
         return Path(os.environ["SCALETOL_DATA"])
     if download:
         return cache_dir() / "mnist"
-    raise ValueError("no MNIST directory: name one or set SCALETOL_DATA (or let scaletol download it)")
+    raise InputError("no MNIST directory: name one or set SCALETOL_DATA (or let scaletol download it)")
 
 
 def _read_pair(
@@ -193,34 +195,34 @@ def _read_pair(
     images = _read_idx(directory / image_file, checksums, IMAGE_MAGIC)
     labels = _read_idx(directory / label_file, checksums, LABEL_MAGIC)
     if images.shape[1:] != (DIGIT_SIZE, DIGIT_SIZE):
-        raise ValueError(f"{directory / image_file} holds {images.shape[1]}x{images.shape[2]} images, expected 28x28")
+        raise InputError(f"{directory / image_file} holds {images.shape[1]}x{images.shape[2]} images, expected 28x28")
     if len(images) != len(labels):
-        raise ValueError(f"{directory / image_file} holds {len(images)} images but {label_file} {len(labels)} labels")
+        raise InputError(f"{directory / image_file} holds {len(images)} images but {label_file} {len(labels)} labels")
     if labels.size and labels.max() > 9:
-        raise ValueError(f"{directory / label_file} holds label {labels.max()}, expected 0-9")
+        raise InputError(f"{directory / label_file} holds label {labels.max()}, expected 0-9")
     return images, labels
 
 
 def _read_idx(path: Path, checksums: Mapping[str, str], magic: int) -> np.ndarray:
     """The uint8 array in the IDX gz file `path`, after checking its SHA-256."""
     if not path.is_file():
-        raise ValueError(f"missing MNIST file {path}")
+        raise MissingFileError(f"missing MNIST file {path}", path)
     raw = path.read_bytes()
     actual = _sha256(raw)
     if actual != checksums[path.name]:
-        raise ValueError(f"{path} has SHA-256 {actual}, expected {checksums[path.name]} (corrupt or incomplete file)")
+        raise InputError(f"{path} has SHA-256 {actual}, expected {checksums[path.name]} (corrupt or incomplete file)")
     try:
         data = gzip.decompress(raw)
     except (OSError, EOFError) as exc:
-        raise ValueError(f"{path} is not a complete gzip file ({exc})") from None
+        raise InputError(f"{path} is not a complete gzip file ({exc})") from None
     ndim = magic & 0xFF
     header = 4 * (1 + ndim)
     if len(data) < header or int.from_bytes(data[:4], "big") != magic:
-        raise ValueError(f"{path} does not start with IDX magic number {magic}")
+        raise InputError(f"{path} does not start with IDX magic number {magic}")
     shape = tuple(int.from_bytes(data[4 * (i + 1) : 4 * (i + 2)], "big") for i in range(ndim))
     expected = header + int(np.prod(shape))
     if len(data) != expected:
-        raise ValueError(
+        raise InputError(
             f"{path} holds {len(data)} bytes after decompression, its header {list(shape)} needs {expected}"
         )
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)

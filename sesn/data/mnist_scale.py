@@ -24,6 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scaletol.datasets import (
+    DATASETS,
+    DIGIT_SIZE,
+    MNIST_SCALE_AUGMENT,
+    MNIST_SCALE_FACTORS,
+    MNIST_SCALE_MEAN,
+    MNIST_SCALE_STD,
+)
 from scaletol.files import atomic_write
 from sesn.data.base import (
     SPLIT_NAMES,
@@ -34,13 +42,9 @@ from sesn.data.base import (
     check_sizes,
     seeded_generator,
 )
-from sesn.data.mnist import DIGIT_SIZE, MNIST, cache_dir
+from sesn.data.mnist import MNIST, cache_dir
 from sesn.data.resample import rescale
 
-SCALE_RANGE = (0.3, 1.0)  # factor range of the stored digits
-AUGMENT_RANGE = (0.5, 2.0)  # factor range of the "+" training-time rescaling
-MEAN, STD = 0.0607, 0.2161  # normalisation of pixel values in [0, 1]
-DEFAULT_SIZES = (10_000, 2_000, 50_000)
 BUILD_VERSION = 1  # change whenever the build below would give different tensors
 
 _SPLIT_STREAM = 0
@@ -58,8 +62,8 @@ class StoredScaleImages(ScaleDataset):
     labels: torch.Tensor
     scales: torch.Tensor
     augment: tuple[float, float] | None = None  # factor range of the "+" rescaling
-    mean: float = MEAN
-    std: float = STD
+    mean: float = MNIST_SCALE_MEAN
+    std: float = MNIST_SCALE_STD
 
     @property
     def image_size(self) -> int:
@@ -90,7 +94,9 @@ class StoredScaleImages(ScaleDataset):
         )
 
 
-def build_mnist_scale(mnist: MNIST, *, seed: int = 0, sizes=DEFAULT_SIZES, augment: bool = False) -> Splits:
+def build_mnist_scale(
+    mnist: MNIST, *, seed: int = 0, sizes=DATASETS["mnist-scale"].sizes, augment: bool = False
+) -> Splits:
     """MNIST-Scale realisation `seed`, loaded from the cache or built and cached."""
     sizes = check_sizes(sizes, len(mnist))
     path = cache_path(mnist, seed, sizes)
@@ -108,7 +114,7 @@ def build_mnist_scale(mnist: MNIST, *, seed: int = 0, sizes=DEFAULT_SIZES, augme
             digits=mnist.images[source],
             labels=mnist.labels[source],
             scales=stored["scales"][part],
-            augment=AUGMENT_RANGE if augment and name == "train" else None,
+            augment=MNIST_SCALE_AUGMENT if augment and name == "train" else None,
         )
     return Splits(**splits)
 
@@ -118,7 +124,7 @@ def render_realisation(mnist: MNIST, *, seed: int, sizes: tuple[int, int, int]) 
     source int64 [M] (index into `mnist`), scales float32 [M], images uint8
     [M, 28, 28]; M = sum(sizes)."""
     order = stratified_order(mnist.labels.numpy(), seeded_generator(seed, _SPLIT_STREAM))[: sum(sizes)]
-    factors = seeded_generator(seed, _SCALE_STREAM).uniform(*SCALE_RANGE, size=len(order))
+    factors = seeded_generator(seed, _SCALE_STREAM).uniform(*MNIST_SCALE_FACTORS, size=len(order))
     scales = torch.from_numpy(factors).float()
     source = torch.from_numpy(order)
     images = torch.empty((len(source), DIGIT_SIZE, DIGIT_SIZE), dtype=torch.uint8)
@@ -153,7 +159,7 @@ def cache_path(mnist: MNIST, seed: int, sizes: tuple[int, int, int]) -> Path:
         "mnist": mnist.fingerprint,
         "seed": int(seed),
         "sizes": list(sizes),
-        "scale_range": list(SCALE_RANGE),
+        "scale_range": list(MNIST_SCALE_FACTORS),
     }
     key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
     return cache_dir() / "mnist-scale" / f"{key[:32]}.pt"

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from matplotlib.figure import Figure
 
+from scaletol.checks import check_int
 from sesn.data.base import ScaleDataset, seeded_generator
 
 PANEL_INCHES = 1.5
@@ -21,8 +22,7 @@ def preview_figure(
     (its own scale, augmentation included); then one column per data scale in
     `scales` (split.at_scale). Pixel values shown un-normalised, 0 black, 1 white,
     on the full canvas."""
-    if not 1 <= count <= len(split):
-        raise ValueError(f"count must be between 1 and the split size {len(split)}, got {count}")
+    check_int("count", count, low=1, high=len(split))
     index = torch.arange(count)
     columns = [("as served", split)] + [(f"at s = {scale:.3g}", split.at_scale(scale)) for scale in scales]
     figure = Figure(figsize=(PANEL_INCHES * len(columns), PANEL_INCHES * count + 0.6), dpi=DPI)

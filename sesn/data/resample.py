@@ -15,6 +15,8 @@ import math
 
 import torch
 
+from scaletol.checks import InputError, check_int, fail
+
 CUBIC_A = -0.5  # Keys cubic convolution parameter
 
 
@@ -26,15 +28,14 @@ def rescale(images: torch.Tensor, scales: torch.Tensor, canvas: int) -> torch.Te
     image centre and canvas centre coincide.
     """
     if images.ndim != 3 or not images.is_floating_point():
-        raise ValueError(f"images must be a float tensor [B, H, W], got {images.dtype} {list(images.shape)}")
-    if canvas < 1:
-        raise ValueError(f"canvas must be a positive number of pixels, got {canvas}")
+        raise fail("images", f"{images.dtype} {list(images.shape)}", "a float tensor [B, H, W]")
+    check_int("canvas", canvas, low=1)
     scales = torch.as_tensor(scales, dtype=images.dtype, device=images.device)
     if scales.shape != images.shape[:1]:
-        raise ValueError(f"need one scale per image ({len(images)}), got shape {list(scales.shape)}")
+        raise InputError(f"need one scale per image ({len(images)}), got shape {list(scales.shape)}")
     bad = ~(torch.isfinite(scales) & (scales > 0))
     if bad.any():
-        raise ValueError(f"scales must be finite and > 0, got {scales[bad][0].item()}")
+        raise fail("scales", scales[bad][0].item(), "finite and > 0")
     rows = resampling_matrices(scales, canvas, images.shape[1])
     cols = rows if images.shape[1] == images.shape[2] else resampling_matrices(scales, canvas, images.shape[2])
     return rows @ images @ cols.transpose(1, 2)

@@ -12,41 +12,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scaletol.files import atomic_write_text
-
-DATASETS = ("dynamic-mnist", "mnist-scale")
-
-# Per dataset (thesis App. A and B): the data scale distribution (MNIST-Scale's is
-# fixed), split sizes (train, val, test), the schedule of the scale-parameter
-# group, and the range of the per-scale evaluation grid.
-DATASET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dynamic-mnist": dict(
-        dist="loguniform",
-        range=(1.0, 8.0),
-        sizes=(10000, 5000, 50000),
-        scale_lr=0.01,
-        scale_warmup=5,
-        scale_decay=0.75,
-        eval_range=(2**-0.5, 2**3.5),
-    ),
-    "mnist-scale": dict(
-        dist="uniform",
-        range=(0.3, 1.0),
-        sizes=(10000, 2000, 50000),
-        scale_lr=0.005,
-        scale_warmup=10,
-        scale_decay=0.1,
-        eval_range=(0.3, 1.0),
-    ),
-}
+from scaletol.checks import InputError, check_int, check_positive, check_range, fail
+from scaletol.datasets import DATASETS, EVAL_PER_OCTAVE, DatasetInfo, dataset_info
+from scaletol.files import atomic_write_text, read_text
+from tolerance.fit import DEFAULT_SIGMA_UNIT
 
 # Fields that are tuples in the dataclass and lists in JSON.
 _TUPLE_FIELDS = ("range", "sizes", "milestones", "scales", "eval_range")
+
+BATCH_SIZE = 128  # the thesis's; a smaller training split makes one batch
+
+
+# The default of the settings that every built config holds: None until
+# __post_init__ fills them in (typed Any so that the fields keep their types).
+FILLED: Any = None
 
 
 @dataclass(frozen=True)
@@ -59,23 +42,28 @@ class TrainConfig:
     has `eval_per_octave` steps per octave over `eval_range` (45 scales by
     default on dynamic-mnist) and shows each of the first `eval_limit` test
     digits (all when None) at every scale.
+
+    Left None (`FILLED`, the default of the settings typed without None):
+    `dataset` is the model's; the settings of
+    `DatasetInfo.training_defaults` are the dataset's (an entry of `sizes`
+    too); `batch_size` is BATCH_SIZE, or the training split's size if smaller.
     """
 
     model: str
-    dataset: str = "dynamic-mnist"
-    dist: str | None = None
-    range: tuple[float, float] | None = None
+    dataset: str = FILLED
+    dist: str = FILLED
+    range: tuple[float, float] = FILLED
     augment: bool = False
-    sizes: tuple[int, int, int] | None = None
+    sizes: tuple[int, int, int] = FILLED
     seed: int = 0
     epochs: int = 60
-    batch_size: int = 128
+    batch_size: int = FILLED
     lr: float = 0.01
     milestones: tuple[int, ...] = (20, 40)
     lr_decay: float = 0.1
-    scale_lr: float | None = None
-    scale_warmup: int | None = None
-    scale_decay: float | None = None
+    scale_lr: float = FILLED
+    scale_warmup: int = FILLED
+    scale_decay: float = FILLED
     ns: int | None = None
     sigma_basis: float | None = None
     isr: float | None = None
@@ -83,9 +71,9 @@ class TrainConfig:
     learn_sigma: bool | None = None
     max_kernel: int | None = None
     mult: float | None = None
-    sigma_unit: float = 2.0
-    eval_range: tuple[float, float] | None = None
-    eval_per_octave: float = 11.0
+    sigma_unit: float = DEFAULT_SIGMA_UNIT
+    eval_range: tuple[float, float] = FILLED
+    eval_per_octave: float = EVAL_PER_OCTAVE
     eval_limit: int | None = None
 
     def __post_init__(self):
@@ -93,49 +81,66 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, tuple(value))
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; choose from {', '.join(DATASETS)}")
-        for name, default in DATASET_DEFAULTS[self.dataset].items():
+        model_dataset = _dataset_of(self.model)
+        info = dataset_info(self.dataset or model_dataset)
+        self._fill_defaults(info)
+        self._validate()
+        if self.batch_size is None:
+            object.__setattr__(self, "batch_size", min(BATCH_SIZE, self.sizes[0]))
+        self._check_dataset(info, model_dataset)
+
+    def _fill_defaults(self, info: DatasetInfo) -> None:
+        """Set the settings left None from the dataset `info`."""
+        object.__setattr__(self, "dataset", info.name)
+        for name, default in info.training_defaults().items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
-        self._validate()
-        if self.dataset == "mnist-scale" and (self.dist, self.range) != ("uniform", (0.3, 1.0)):
-            raise ValueError(
-                f"mnist-scale has fixed data scales (uniform in [0.3, 1.0]); "
-                f"got dist {self.dist!r} range {self.range!r}: these apply to dynamic-mnist only"
+        if len(self.sizes) == 3 and None in self.sizes:
+            object.__setattr__(self, "sizes", tuple(d if n is None else n for n, d in zip(self.sizes, info.sizes)))
+
+    def _check_dataset(self, info: DatasetInfo, model_dataset: str) -> None:
+        """The data scales of a dataset that fixes them, and the model's dataset."""
+        if info.normalisation is not None:  # a dataset with fixed data scales
+            for name in ("dist", "range"):
+                value, fixed = getattr(self, name), getattr(info, name)
+                if value != fixed:
+                    raise fail(name, value, f"{fixed!r} on {self.dataset}, whose data scales are fixed")
+        if self.dataset != model_dataset:
+            raise InputError(
+                f"model={self.model!r} is built for dataset {model_dataset!r}, not dataset={self.dataset!r}"
             )
 
     def _validate(self) -> None:
-        assert self.sizes is not None, "filled from DATASET_DEFAULTS"
-        _check_range("range", self.range)
-        _check_range("eval_range", self.eval_range)
+        check_range("range", self.range)
+        check_range("eval_range", self.eval_range)
         if len(self.sizes) != 3:
-            raise ValueError(f"sizes must be (train, val, test), got {self.sizes!r}")
-        for name in ("epochs", "batch_size"):
-            _check_int(name, getattr(self, name), minimum=1)
+            raise fail("sizes", self.sizes, "(train, val, test)")
         for value in self.sizes:
-            _check_int("sizes", value, minimum=1)
-        _check_int("seed", self.seed, minimum=0)
-        _check_int("scale_warmup", self.scale_warmup, minimum=0)
+            check_int("sizes", value, low=1)
+        check_int("epochs", self.epochs, low=1)
+        if self.batch_size is not None:
+            check_int("batch_size", self.batch_size, low=1)
+        check_int("seed", self.seed, low=0)
+        check_int("scale_warmup", self.scale_warmup, low=0)
         for name in ("lr", "lr_decay", "scale_lr", "scale_decay", "sigma_unit", "eval_per_octave"):
-            _check_positive(name, getattr(self, name))
+            check_positive(name, getattr(self, name))
         for name in ("sigma_basis", "isr", "mult"):
             if getattr(self, name) is not None:
-                _check_positive(name, getattr(self, name))
+                check_positive(name, getattr(self, name))
         for name in ("ns", "max_kernel", "eval_limit"):
             if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), minimum=1)
+                check_int(name, getattr(self, name), low=1)
         if list(self.milestones) != sorted(set(self.milestones)) or any(
             not isinstance(m, int) or m < 1 for m in self.milestones
         ):
-            raise ValueError(f"milestones must be increasing positive epochs, got {self.milestones!r}")
+            raise fail("milestones", self.milestones, "increasing positive epochs")
         if self.scales is not None:
             for scale in self.scales:
-                _check_positive("scales", scale)
-        if self.learn_sigma not in (None, True, False):
-            raise ValueError(f"learn_sigma must be true or false, got {self.learn_sigma!r}")
-        if not isinstance(self.augment, bool):
-            raise ValueError(f"augment must be true or false, got {self.augment!r}")
+                check_positive("scales", scale)
+        for name in ("learn_sigma", "augment"):
+            value = getattr(self, name)
+            if not (isinstance(value, bool) or (name == "learn_sigma" and value is None)):
+                raise fail(name, value, "true or false")
 
     def model_options(self) -> dict:
         """Keyword arguments for `sesn.models.make_model` (only those given)."""
@@ -144,10 +149,10 @@ class TrainConfig:
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with `changes` applied (validated like a new config). A new
-        dataset brings its own defaults for the settings in DATASET_DEFAULTS
-        that `changes` does not give."""
+        dataset brings its own defaults for the settings its catalog entry
+        decides (`DatasetInfo.training_defaults`) that `changes` does not give."""
         if changes.get("dataset", self.dataset) != self.dataset:
-            changes = {**dict.fromkeys(DATASET_DEFAULTS[self.dataset]), **changes}
+            changes = {**dict.fromkeys(DATASETS[self.dataset].training_defaults()), **changes}
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -160,11 +165,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        """Inverse of `to_dict`; an unknown key is a ValueError naming it."""
+        """Inverse of `to_dict`; an unknown key is an InputError naming it."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+            raise fail("config keys", unknown, "among " + ", ".join(sorted(known)))
         return cls(**data)
 
     def to_json(self) -> str:
@@ -175,9 +180,9 @@ class TrainConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"malformed config JSON: {exc}") from None
+            raise InputError(f"malformed config JSON: {exc}") from None
         if not isinstance(data, dict):
-            raise ValueError(f"config JSON must be an object, got {type(data).__name__}")
+            raise fail("config JSON", type(data).__name__, "an object")
         return cls.from_dict(data)
 
     def save(self, path: str | Path) -> Path:
@@ -186,23 +191,16 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        """Read a config.json; a missing or malformed file is an InputError naming it."""
+        text = read_text("config", path)
+        try:
+            return cls.from_json(text)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
 
 
-def _check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+def _dataset_of(model: str) -> str:
+    """The dataset `model` is built for (InputError for an unknown model)."""
+    from sesn.models import model_spec  # torch: only once a config is built
 
-
-def _check_int(name: str, value, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_range(name: str, bounds) -> None:
-    if len(bounds) != 2:
-        raise ValueError(f"{name} must be (lo, hi), got {bounds!r}")
-    for value in bounds:
-        _check_positive(name, value)
-    if not bounds[0] < bounds[1]:
-        raise ValueError(f"{name} needs lo < hi, got {bounds!r}")
+    return model_spec(model).dataset

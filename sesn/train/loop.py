@@ -29,13 +29,14 @@ import xarray as xr
 from torch import nn
 from tqdm import tqdm
 
+from scaletol.checks import InputError, fail
 from scaletol.files import atomic_write
 from scaletol.results import run_results, write_results
 from sesn.data.mnist import MNIST, load_mnist
 from sesn.data.registry import Splits, build_dataset, evaluation_grid
 from sesn.models import count_parameters, internal_scales, make_model, model_spec
 from sesn.nn.scales import scale_parameters
-from sesn.train.checkpoint import load_checkpoint, restore_rng_states, rng_states, save_checkpoint
+from sesn.train.checkpoint import TrainingState, load_checkpoint, restore_rng_states, rng_states, save_checkpoint
 from sesn.train.config import TrainConfig
 from sesn.train.evaluation import error_rate, per_scale_errors
 from sesn.train.schedule import Schedule
@@ -75,10 +76,9 @@ class RunResult:
     def isr(self) -> float | None:
         return max(self.scales) / min(self.scales) if self.scales else None
 
-    def summary(self) -> dict:
+    def to_dict(self) -> dict:
         """JSON-ready summary (the `tolcli train --json` object)."""
         c = self.config
-        assert c.range is not None, "filled from DATASET_DEFAULTS"
         return {
             "model": c.model,
             "dataset": c.dataset,
@@ -97,6 +97,21 @@ class RunResult:
             "out": str(self.out_dir),
         }
 
+    def report(self) -> str:
+        """A few readable lines about the run."""
+        c = self.config
+        lines = [
+            f"model        {c.model} on {c.dataset} ({c.dist} {c.range[0]:g}-{c.range[1]:g}), seed {c.seed}",
+            f"test error   {100 * self.test_error:.3f} %  (val {100 * self.val_error:.3f} %, "
+            f"best epoch {self.best_epoch} of {self.epochs})",
+        ]
+        if self.scales:
+            scales = ", ".join(f"{s:.3f}" for s in self.scales)
+            lines.append(f"scales       σ_basis {self.sigma_basis:.3f} px, ISR {self.isr:.3f}  [{scales}] px")
+        lines.append(f"speed        {self.samples_per_s:.1f} training samples/s, {self.parameters} parameters")
+        lines.append(f"wrote        {self.out_dir / RESULTS_FILE}")
+        return "\n".join(lines)
+
 
 def resolve_device(name: str | torch.device) -> torch.device:
     """'auto' → CUDA when available, else CPU; 'cpu', 'cuda', 'cuda:N' as given."""
@@ -105,11 +120,11 @@ def resolve_device(name: str | torch.device) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available")
+        raise fail("device", name, "auto, cpu or cuda") from None
     if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {name!r}; use auto, cpu or cuda")
+        raise fail("device", name, "auto, cpu or cuda")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise fail("device", name, "a device this machine has (CUDA is not available)")
     return device
 
 
@@ -127,29 +142,22 @@ def train(
     """Run (or, with `resume`, continue) the training described by `config`
     in `out_dir`. MNIST comes from `mnist`, else `data_root`/$SCALETOL_DATA.
     `resume` without a checkpoint in `out_dir` starts afresh."""
-    spec = model_spec(config.model)
-    if spec.dataset != config.dataset:
-        raise ValueError(f"model {config.model!r} is built for {spec.dataset}, not dataset {config.dataset!r}")
-    spec.check(**config.model_options())  # bad scales or kernels fail here, before anything is read or written
+    model_spec(config.model).check(**config.model_options())  # bad scales or kernels fail before anything is written
     device = resolve_device(device)
     out_dir = Path(out_dir)
     checkpoint = _check_run_dir(out_dir, config, resume)
     splits = _build_splits(config, mnist, data_root)
     if len(splits.train) < config.batch_size:
-        raise ValueError(f"batch_size {config.batch_size} exceeds the {len(splits.train)} training samples")
-    forked = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=forked):
+        raise fail("batch_size", config.batch_size, f"≤ the {len(splits.train)} training samples")
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        model = make_model(config.model, **config.model_options()).to(device)
-        description = _describe(config, model, spec.mode)
-        optimizer = _make_optimizer(model, config)
+        run = _Run.start(config, splits, device, out_dir, progress)
+        optimizer = _make_optimizer(run.model, config)
         config.save(out_dir / CONFIG_FILE)  # only now that data and model could be built
-        state = _fresh_state()
-        if checkpoint is not None:
-            state = _restore(checkpoint, model, optimizer, device)
-        _fit(model, optimizer, splits, config, state, out_dir, device, progress, on_batch)
-    model.load_state_dict(state["best"]["model"])
-    return _finish(model, splits, config, state, description, out_dir, device, progress)
+        state = TrainingState() if checkpoint is None else _restore(checkpoint, run.model, optimizer, device)
+        run.fit(state, optimizer, on_batch)
+    run.model.load_state_dict(state.selected.weights)
+    return run.finish(state)
 
 
 def _check_run_dir(out_dir: Path, config: TrainConfig, resume: bool) -> dict | None:
@@ -160,31 +168,30 @@ def _check_run_dir(out_dir: Path, config: TrainConfig, resume: bool) -> dict | N
         previous = TrainConfig.load(saved)
         if previous != config:
             changed = sorted(k for k, v in config.to_dict().items() if previous.to_dict()[k] != v)
-            raise ValueError(f"{out_dir} holds a run with a different config (differs in: {', '.join(changed)})")
+            raise InputError(f"{out_dir} holds a run with a different config (differs in: {', '.join(changed)})")
     started = (out_dir / CHECKPOINT_FILE).is_file() or (out_dir / RESULTS_FILE).is_file()
     if started and not resume:
-        raise ValueError(f"{out_dir} already holds a run: resume it or choose another output directory")
+        raise InputError(f"{out_dir} already holds a run: resume it or choose another output directory")
     return load_checkpoint(out_dir / CHECKPOINT_FILE) if resume and started else None
 
 
 def _build_splits(config: TrainConfig, mnist: MNIST | None, data_root) -> Splits:
     if mnist is None:
         mnist = load_mnist(data_root)
-    assert config.dist is not None and config.range is not None, "filled from DATASET_DEFAULTS"
     dist = make_distribution(config.dist, *config.range) if config.dataset == "dynamic-mnist" else None
     return build_dataset(
         config.dataset, mnist=mnist, seed=config.seed, dist=dist, sizes=config.sizes, augment=config.augment
     )
 
 
-def _describe(config: TrainConfig, model: nn.Module, mode: str | None) -> dict:
+def _describe(config: TrainConfig, model: nn.Module) -> dict:
     """The run's settings for results files: the config with the model's
     actual initial scales filled in (ns 0 and ISR 1 for a CNN)."""
     scales = internal_scales(model)
     initial = scales.values if scales is not None else []
     return {
         **config.to_dict(),
-        "mode": mode or "cnn",
+        "mode": model_spec(config.model).mode or "cnn",
         "ns": len(initial),
         "sigma_basis": min(initial) if initial else None,
         "isr": max(initial) / min(initial) if initial else 1.0,
@@ -204,15 +211,11 @@ def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Adam:
     return torch.optim.Adam(groups)
 
 
-def _fresh_state() -> dict:
-    return {"epoch": 0, "history": [], "best": None, "train_seconds": 0.0, "train_samples": 0}
-
-
-def _restore(checkpoint: dict, model: nn.Module, optimizer, device: torch.device) -> dict:
+def _restore(checkpoint: dict, model: nn.Module, optimizer, device: torch.device) -> TrainingState:
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     restore_rng_states(checkpoint["rng"], device)
-    return {k: checkpoint[k] for k in _fresh_state()}
+    return TrainingState.from_dict(checkpoint)
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -220,99 +223,146 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
 
 
-def _fit(
-    model,
-    optimizer,
-    splits: Splits,
-    config: TrainConfig,
-    state: dict,
-    out_dir: Path,
-    device: torch.device,
-    progress: bool,
-    on_batch: BatchHook | None,
-) -> None:
-    """Train from epoch state["epoch"] to config.epochs, checkpointing each epoch."""
-    schedule = Schedule.from_config(config)
-    epochs = tqdm(
-        range(state["epoch"], config.epochs),
-        desc=config.model,
-        unit="epoch",
-        initial=state["epoch"],
-        total=config.epochs,
-        disable=not progress,
-    )
-    for epoch in epochs:
-        loader = splits.train.loader(
-            config.batch_size, shuffle=True, device=device, drop_last=True, seed=_epoch_seed(config.seed, epoch)
+@dataclass
+class _Run:
+    """One run's fixed parts: its config, data, model (on `device`), the
+    settings its results files describe, and where it writes."""
+
+    config: TrainConfig
+    splits: Splits
+    model: nn.Module
+    description: dict
+    device: torch.device
+    out_dir: Path
+    progress: bool
+
+    @classmethod
+    def start(cls, config: TrainConfig, splits: Splits, device: torch.device, out_dir: Path, progress: bool) -> _Run:
+        """Build the model of `config` (from the current torch seed) on `device`."""
+        model = make_model(config.model, **config.model_options()).to(device)
+        return cls(config, splits, model, _describe(config, model), device, out_dir, progress)
+
+    def fit(self, state: TrainingState, optimizer, on_batch: BatchHook | None) -> None:
+        """Train from epoch state.epoch to config.epochs, checkpointing each epoch."""
+        config = self.config
+        schedule = Schedule.from_config(config)
+        epochs = tqdm(
+            range(state.epoch, config.epochs),
+            desc=config.model,
+            unit="epoch",
+            initial=state.epoch,
+            total=config.epochs,
+            disable=not self.progress,
         )
-        started = time.perf_counter()
-        loss, train_error, rates = _train_epoch(model, optimizer, loader, schedule, epoch, progress, on_batch)
-        seconds = time.perf_counter() - started
-        val_error = error_rate(model, splits.val, batch_size=config.batch_size, device=device)
-        samples = len(loader) * config.batch_size
-        state["train_seconds"] += seconds
-        state["train_samples"] += samples
-        row = {
-            "epoch": epoch + 1,
-            "lr": rates[0],
-            "scale_lr": rates[1],
-            "train_loss": loss,
-            "train_error": train_error,
-            "val_error": val_error,
-            "seconds": seconds,
-            "samples_per_s": samples / seconds,
-            **_scale_columns(model),
-        }
-        state["history"].append(row)
-        if state["best"] is None or val_error < state["best"]["val_error"]:
-            state["best"] = {
+        for epoch in epochs:
+            loader = self.splits.train.loader(
+                config.batch_size,
+                shuffle=True,
+                device=self.device,
+                drop_last=True,
+                seed=_epoch_seed(config.seed, epoch),
+            )
+            started = time.perf_counter()
+            loss, train_error, rates = self._train_epoch(optimizer, loader, schedule, epoch, on_batch)
+            seconds = time.perf_counter() - started
+            val_error = error_rate(self.model, self.splits.val, batch_size=config.batch_size, device=self.device)
+            samples = len(loader) * config.batch_size
+            row = {
                 "epoch": epoch + 1,
+                "lr": rates[0],
+                "scale_lr": rates[1],
+                "train_loss": loss,
+                "train_error": train_error,
                 "val_error": val_error,
-                "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+                "seconds": seconds,
+                "samples_per_s": samples / seconds,
+                **_scale_columns(self.model),
             }
-        state["epoch"] = epoch + 1
-        save_checkpoint(
-            {
-                **state,
+            state.record_epoch(row, self.model, seconds, samples)
+            checkpoint = {
+                **state.to_dict(),
                 "config": config.to_dict(),
-                "model": model.state_dict(),
+                "model": self.model.state_dict(),
                 "optimizer": optimizer.state_dict(),
-                "rng": rng_states(device),
-            },
-            out_dir / CHECKPOINT_FILE,
+                "rng": rng_states(self.device),
+            }
+            save_checkpoint(checkpoint, self.out_dir / CHECKPOINT_FILE)
+            write_metrics(state.history, self.out_dir / METRICS_FILE)
+            epochs.set_postfix(loss=f"{loss:.3f}", val_error=f"{100 * val_error:.2f}%")
+
+    def _train_epoch(
+        self, optimizer, loader, schedule: Schedule, epoch: int, on_batch: BatchHook | None
+    ) -> tuple[float, float, tuple[float, float]]:
+        """One pass over `loader`: mean loss, training error fraction, and the
+        (weights, scales) learning rates of its last step."""
+        model = self.model
+        model.train()
+        steps = len(loader)
+        loss_sum: float | torch.Tensor = 0.0  # the sums stay on the device: no sync per step
+        wrong, seen = 0, 0
+        rates = (math.nan, math.nan)
+        batches = tqdm(loader, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not self.progress)
+        for index, (x, y, _) in enumerate(batches):
+            rates = schedule.rates(epoch * steps + index, steps)
+            for group, rate in zip(optimizer.param_groups, rates):
+                group["lr"] = rate
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum = loss_sum + loss.detach().double() * len(y)
+            wrong = wrong + (logits.detach().argmax(1) != y).sum()
+            seen += len(y)
+            if on_batch is not None:
+                on_batch(epoch, index)
+        scale_rate = rates[1] if len(optimizer.param_groups) > 1 else math.nan
+        return float(loss_sum) / seen, int(wrong) / seen, (rates[0], scale_rate)
+
+    def test(self, val_error: float) -> xr.Dataset:
+        """The one-run results grid of the model: test error on the test
+        split and per-scale errors on the config's evaluation grid."""
+        config, model = self.config, self.model
+        test_error = error_rate(model, self.splits.test, batch_size=config.batch_size, device=self.device)
+        grid = evaluation_grid(*config.eval_range, per_octave=config.eval_per_octave)
+        errors, counts = per_scale_errors(
+            model,
+            self.splits.test,
+            grid,
+            batch_size=config.batch_size,
+            device=self.device,
+            limit=config.eval_limit,
+            progress=self.progress,
         )
-        write_metrics(state["history"], out_dir / METRICS_FILE)
-        epochs.set_postfix(loss=f"{loss:.3f}", val_error=f"{100 * val_error:.2f}%")
+        scales = internal_scales(model)
+        return run_results(
+            description=self.description,
+            data_scale=grid,
+            error=errors,
+            n=counts,
+            scales=scales.values if scales is not None else [],
+            test_error=test_error,
+            val_error=val_error,
+            isr=self.description["isr"],
+        )
 
-
-def _train_epoch(
-    model, optimizer, loader, schedule: Schedule, epoch: int, progress: bool, on_batch: BatchHook | None
-) -> tuple[float, float, tuple[float, float]]:
-    """One pass over `loader`: mean loss, training error fraction, and the
-    (weights, scales) learning rates of its last step."""
-    model.train()
-    steps = len(loader)
-    loss_sum: float | torch.Tensor = 0.0  # the sums stay on the device: no sync per step
-    wrong, seen = 0, 0
-    rates = (math.nan, math.nan)
-    for index, (x, y, _) in enumerate(
-        tqdm(loader, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress)
-    ):
-        rates = schedule.rates(epoch * steps + index, steps)
-        for group, rate in zip(optimizer.param_groups, rates):
-            group["lr"] = rate
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum = loss_sum + loss.detach().double() * len(y)
-        wrong = wrong + (logits.detach().argmax(1) != y).sum()
-        seen += len(y)
-        if on_batch is not None:
-            on_batch(epoch, index)
-    scale_rate = rates[1] if len(optimizer.param_groups) > 1 else math.nan
-    return float(loss_sum) / seen, int(wrong) / seen, (rates[0], scale_rate)
+    def finish(self, state: TrainingState) -> RunResult:
+        """Test the selected model, write results.nc and return the RunResult."""
+        results = self.test(state.selected.val_error)
+        write_results(results, self.out_dir / RESULTS_FILE)
+        scales = internal_scales(self.model)
+        return RunResult(
+            config=self.config,
+            test_error=float(results["test_error"].item()),
+            val_error=state.selected.val_error,
+            best_epoch=state.selected.epoch,
+            epochs=state.epoch,
+            scales=scales.values if scales is not None else [],
+            samples_per_s=state.samples_per_s,
+            parameters=count_parameters(self.model),
+            results=results,
+            out_dir=self.out_dir,
+        )
 
 
 def _scale_columns(model: nn.Module) -> dict:
@@ -333,70 +383,6 @@ def write_metrics(history: list[dict], path: Path) -> Path:
     return atomic_write(path, lambda tmp: pd.DataFrame(history).to_csv(tmp, index=False))
 
 
-def _test(
-    model,
-    splits: Splits,
-    config: TrainConfig,
-    description: dict,
-    val_error: float,
-    device: torch.device,
-    progress: bool,
-) -> xr.Dataset:
-    """The one-run results grid of `model`: test error on the test split and
-    per-scale errors on the config's evaluation grid."""
-    test_error = error_rate(model, splits.test, batch_size=config.batch_size, device=device)
-    assert config.eval_range is not None, "filled from DATASET_DEFAULTS"
-    grid = evaluation_grid(*config.eval_range, per_octave=config.eval_per_octave)
-    errors, counts = per_scale_errors(
-        model,
-        splits.test,
-        grid,
-        batch_size=config.batch_size,
-        device=device,
-        limit=config.eval_limit,
-        progress=progress,
-    )
-    scales = internal_scales(model)
-    return run_results(
-        description=description,
-        data_scale=grid,
-        error=errors,
-        n=counts,
-        scales=scales.values if scales is not None else [],
-        test_error=test_error,
-        val_error=val_error,
-        isr=description["isr"],
-    )
-
-
-def _finish(
-    model,
-    splits: Splits,
-    config: TrainConfig,
-    state: dict,
-    description: dict,
-    out_dir: Path,
-    device: torch.device,
-    progress: bool,
-) -> RunResult:
-    """Test the selected model, write results.nc and return the RunResult."""
-    results = _test(model, splits, config, description, state["best"]["val_error"], device, progress)
-    write_results(results, out_dir / RESULTS_FILE)
-    scales = internal_scales(model)
-    return RunResult(
-        config=config,
-        test_error=float(results["test_error"].item()),
-        val_error=state["best"]["val_error"],
-        best_epoch=state["best"]["epoch"],
-        epochs=state["epoch"],
-        scales=scales.values if scales is not None else [],
-        samples_per_s=state["train_samples"] / state["train_seconds"],
-        parameters=count_parameters(model),
-        results=results,
-        out_dir=out_dir,
-    )
-
-
 def evaluate_run(
     run_dir: str | Path,
     *,
@@ -415,12 +401,11 @@ def evaluate_run(
     config = TrainConfig.load(run_dir / CONFIG_FILE)
     changes = dict(eval_range=eval_range, eval_per_octave=eval_per_octave, eval_limit=eval_limit)
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})
-    checkpoint = load_checkpoint(run_dir / CHECKPOINT_FILE)
+    state = TrainingState.from_dict(load_checkpoint(run_dir / CHECKPOINT_FILE))
     device = resolve_device(device)
     splits = _build_splits(config, mnist, data_root)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        model = make_model(config.model, **config.model_options())
-    description = _describe(config, model, model_spec(config.model).mode)
-    model.load_state_dict(checkpoint["best"]["model"])
-    return _test(model.to(device), splits, config, description, checkpoint["best"]["val_error"], device, progress)
+        run = _Run.start(config, splits, device, run_dir, progress)
+    run.model.load_state_dict(state.selected.weights)
+    return run.test(state.selected.val_error)

@@ -14,6 +14,7 @@ that were cut off, and rewrites OUT/results.nc after every finished cell.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from scaletol.checks import InputError, check_int, check_number, fail
 from scaletol.results import as_config_cell, merge_results, read_results, write_results
 from sesn.models import model_spec
 from sesn.train.config import TrainConfig
@@ -42,8 +44,9 @@ class SweepCell:
 
 def isr_grid(lo: float, hi: float, count: int) -> list[float]:
     """`count` ISRs log-spaced from `lo` to `hi` (thesis: 1.5 … 7.65)."""
-    if count < 1 or not 1 <= lo <= hi:
-        raise ValueError(f"ISR grid needs 1 <= lo <= hi and count >= 1, got lo={lo}, hi={hi}, count={count}")
+    count = check_int("ISR grid count", count, low=1)
+    lo = check_number("ISR grid lo", lo, low=1.0)
+    hi = check_number("ISR grid hi", hi, low=lo)
     return np.geomspace(lo, hi, count).tolist() if count > 1 else [float(lo)]
 
 
@@ -82,10 +85,10 @@ def model_cells(base: TrainConfig, models: Sequence[str], seeds: Sequence[int]) 
 
 def _check_unique(name: str, values: Sequence) -> None:
     if not values:
-        raise ValueError(f"the sweep needs at least one {name}")
-    repeated = sorted({str(v) for v in values if list(values).count(v) > 1})
+        raise InputError(f"the sweep needs at least one {name}")
+    repeated = sorted(str(v) for v, count in Counter(values).items() if count > 1)
     if repeated:
-        raise ValueError(f"repeated {name} in the sweep: {', '.join(repeated)}")
+        raise fail(f"{name}s of the sweep", list(values), f"distinct ({', '.join(repeated)} repeated)")
 
 
 def run_sweep(
@@ -106,7 +109,7 @@ def run_sweep(
         cell_dir = out_dir / CELLS_DIR / cell.name
         finished = (cell_dir / RESULTS_FILE).is_file()
         if finished and not _same_config(cell_dir, cell.config):
-            raise ValueError(f"{cell_dir} holds a finished run with a different config; use another output directory")
+            raise InputError(f"{cell_dir} holds a finished run with a different config; use another output directory")
         if not finished:
             train(cell.config, cell_dir, resume=True, **train_options)
         run = read_results(cell_dir / RESULTS_FILE)

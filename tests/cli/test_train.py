@@ -112,7 +112,7 @@ def test_fewer_training_samples_than_a_batch_make_one_batch(data_dir, tmp_path, 
             "--out",
             tmp_path / "too-big",
         ),
-        "batch_size 16",
+        "batch_size=16",
     )
 
 
@@ -135,3 +135,29 @@ def test_bad_input_is_one_line_and_writes_nothing(args, named, data_dir, tmp_pat
 
 def test_evaluate_needs_a_run(tmp_path, tolcli, one_line_error):
     one_line_error(tolcli("evaluate", tmp_path), "config.json")
+
+
+def test_the_dataset_is_inferred_from_the_model(data_dir, tmp_path, tolcli, one_line_error):
+    out = tmp_path / "inferred"
+    result = tolcli("train", "--model", "mnist-scale-cnn", *TINY, "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["dataset"] == "mnist-scale"
+    assert json.loads((out / "config.json").read_text())["dataset"] == "mnist-scale"
+    conflict = tolcli("train", "--model", "mnist-scale-sesn", "--dataset", "dynamic-mnist", "--out", tmp_path / "c")
+    one_line_error(conflict, "mnist-scale-sesn", "dynamic-mnist")
+    assert not (tmp_path / "c").exists()
+
+
+def test_help_shows_the_defaults_of_the_catalog_and_the_config(tolcli):
+    from scaletol.datasets import DATASETS
+    from sesn.train.config import BATCH_SIZE
+
+    def bare(text):  # help lines wrap anywhere, hyphens included
+        return "".join(text.split())
+
+    text = bare(tolcli("train", "--help").stdout)
+    warmups = ", ".join(f"{info.scale_warmup} {name}" for name, info in DATASETS.items())
+    val = ", ".join(f"{info.sizes[1]} {name}" for name, info in DATASETS.items())
+    assert bare(f"[default: {warmups}]") in text
+    assert bare(f"[default: {BATCH_SIZE}, or all training samples if fewer]") in text
+    assert bare(f"Validation samples [default: {val}]") in text

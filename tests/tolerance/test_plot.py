@@ -5,6 +5,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from scaletol.figures import save_figure  # noqa: E402
 from tolerance.distributions import make_distribution  # noqa: E402
 from tolerance.errors_fit import fit_tau_from_errors, predicted_errors  # noqa: E402
 from tolerance.errors_io import ModelErrors  # noqa: E402
@@ -15,7 +16,6 @@ from tolerance.plot import (  # noqa: E402
     plot_errors_fit,
     plot_ns_scan,
     plot_suggestion,
-    save_figure,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -73,15 +73,16 @@ def test_plot_errors_fit_draws_points_and_a_curve_per_model(axes):
     assert len(ax.get_lines()) == 4
 
 
-def test_plot_draws_on_the_current_axes_when_none_is_given():
+def test_plot_draws_on_a_new_figure_when_no_axis_is_given():
     import matplotlib.pyplot as plt
 
     figure = plt.figure()
     try:
         ax = plot_suggestion(suggest(make_distribution("uniform", 1, 4), 2))
-        assert ax.figure is figure
+        assert ax.figure is not figure and ax.figure is plt.gcf()
+        assert len(figure.axes) == 0 and len(ax.get_lines()) > 0
     finally:
-        plt.close(figure)
+        plt.close("all")
 
 
 def test_save_figure_writes_a_png_and_leaves_no_temporary_file(tmp_path, axes):

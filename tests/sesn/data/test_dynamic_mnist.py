@@ -151,13 +151,13 @@ def test_evaluation_grid_takes_a_range_and_density():
 
 @pytest.mark.parametrize(("lo", "hi"), [(0, 8), (-1, 8), (8, 1), (2, 2)])
 def test_evaluation_grid_rejects_impossible_ranges(lo, hi):
-    with pytest.raises(ValueError, match=f"lo={lo}, hi={hi}"):
+    with pytest.raises(ValueError, match=rf"eval_range=\(?{lo}\b"):
         evaluation_grid(lo, hi)
 
 
 @pytest.mark.parametrize("sizes", [(200, 50, 51), (0, 10, 10), (10, -1, 10), (10, 10)])
 def test_impossible_split_sizes_are_named(mnist, sizes):
-    with pytest.raises(ValueError, match=r"split sizes .*" + ", ".join(map(str, sizes))):
+    with pytest.raises(ValueError, match=r"sizes.*" + ", ".join(map(str, sizes))):
         build_dataset("dynamic-mnist", mnist=mnist, sizes=sizes, dist=make_distribution("loguniform", 1, 2))
 
 
@@ -168,18 +168,18 @@ def test_a_distribution_below_one_cannot_train(mnist):
 
 def test_build_dataset_checks_its_arguments(mnist):
     dist = make_distribution("loguniform", 1, 2)
-    with pytest.raises(ValueError, match="unknown dataset 'fashion'"):
+    with pytest.raises(ValueError, match="dataset='fashion'"):
         build_dataset("fashion", mnist=mnist)
     with pytest.raises(ValueError, match="needs a scale distribution"):
         build_dataset("dynamic-mnist", mnist=mnist)
     with pytest.raises(ValueError, match="only for mnist-scale"):
         build_dataset("dynamic-mnist", mnist=mnist, dist=dist, augment=True)
-    with pytest.raises(ValueError, match="seed must be a non-negative integer, got -1"):
+    with pytest.raises(ValueError, match="seed=-1 must be an integer ≥ 0"):
         build_dataset("dynamic-mnist", mnist=mnist, dist=dist, sizes=SIZES, seed=-1)
 
 
 def test_loader_rejects_a_bad_batch_size(splits):
-    with pytest.raises(ValueError, match="batch_size .* got 0"):
+    with pytest.raises(ValueError, match="batch_size=0 must be"):
         splits.val.loader(0)
 
 

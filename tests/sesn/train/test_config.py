@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from scaletol.checks import InputError
+from scaletol.datasets import DATASETS
 from sesn.train.config import TrainConfig
 
 
@@ -70,3 +72,52 @@ def test_replacing_the_dataset_brings_its_defaults_unless_given():
     scale = toy.replace(model="mnist-scale-isr", dataset="mnist-scale", sizes=(20, 20, 20))
     assert (scale.dist, scale.range, scale.scale_lr, scale.sizes) == ("uniform", (0.3, 1.0), 0.005, (20, 20, 20))
     assert toy.replace(seed=3).scale_lr == 0.02
+
+
+@pytest.mark.parametrize(
+    ("model", "dataset"),
+    [("mnist-scale-sesn", "mnist-scale"), ("mnist-scale-cnn", "mnist-scale"), ("toy-ratio", "dynamic-mnist")],
+)
+def test_the_dataset_is_the_models_unless_given(model, dataset):
+    config = TrainConfig(model=model)
+    assert config.dataset == dataset
+    assert config.sizes == DATASETS[dataset].sizes
+    assert config == TrainConfig(model=model, dataset=dataset)
+
+
+def test_a_dataset_the_model_is_not_built_for_names_both():
+    with pytest.raises(InputError, match="mnist-scale-sesn.*dynamic-mnist"):
+        TrainConfig(model="mnist-scale-sesn", dataset="dynamic-mnist")
+    with pytest.raises(InputError, match="mnist-scale-isr.*dynamic-mnist"):  # a config's dataset stays given
+        TrainConfig(model="toy-isr").replace(model="mnist-scale-isr")
+
+
+def test_the_defaults_come_from_the_catalog_and_the_tolerance_model():
+    from tolerance.fit import DEFAULT_SIGMA_UNIT
+
+    config = TrainConfig(model="mnist-scale-isr")
+    info = DATASETS["mnist-scale"]
+    assert (config.scale_lr, config.scale_warmup, config.scale_decay) == (
+        info.scale_lr,
+        info.scale_warmup,
+        info.scale_decay,
+    )
+    assert config.eval_range == info.eval_range and config.sigma_unit == DEFAULT_SIGMA_UNIT
+
+
+def test_a_missing_config_file_is_named(tmp_path):
+    with pytest.raises(InputError, match="config.json"):
+        TrainConfig.load(tmp_path / "config.json")
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(InputError, match="config.json.*object"):
+        TrainConfig.load(tmp_path / "config.json")
+
+
+def test_split_sizes_left_none_are_the_datasets_and_a_small_split_is_one_batch():
+    config = TrainConfig(model="mnist-scale-cnn", sizes=(12, None, 30))
+    assert config.sizes == (12, DATASETS["mnist-scale"].sizes[1], 30)
+    assert config.batch_size == 12
+    assert TrainConfig(model="mnist-scale-cnn", sizes=(12, 5, 5), batch_size=4).batch_size == 4
+    assert TrainConfig(model="toy-isr").batch_size == 128  # thesis App. B
+    with pytest.raises(InputError, match="sizes=0"):
+        TrainConfig(model="toy-isr", sizes=(0, None, None))

@@ -53,7 +53,7 @@ def tiny_config(model, **changes):
 def test_one_epoch_smoke_run_of_every_model(model, tmp_path):
     config = tiny_config(model)
     run = train(config, tmp_path, mnist=synthetic_mnist(), device="cpu", progress=False)
-    summary = run.summary()
+    summary = run.to_dict()
     assert {"test_error", "val_error", "sigma_basis", "isr", "scales", "epochs", "samples_per_s"} <= set(summary)
     assert 0 <= summary["test_error"] <= 1 and summary["epochs"] == 1 and summary["samples_per_s"] > 0
     json.dumps(summary)
@@ -124,7 +124,7 @@ def test_resume_after_a_mid_epoch_interruption_matches_an_uninterrupted_run(tmp_
         train(config, tmp_path / "cut", mnist=data, device="cpu", progress=False, on_batch=interrupt_at(1, 0))
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 1
     resumed = train(config, tmp_path / "cut", mnist=data, device="cpu", progress=False, resume=True)
-    assert resumed.summary() | {"out": None, "samples_per_s": None} == whole.summary() | {
+    assert resumed.to_dict() | {"out": None, "samples_per_s": None} == whole.to_dict() | {
         "out": None,
         "samples_per_s": None,
     }
@@ -199,9 +199,10 @@ def test_resuming_a_finished_run_reproduces_its_result(tmp_path):
     ],
 )
 def test_impossible_runs_are_refused(changes, named, tmp_path):
-    config = tiny_config("toy-fixed").replace(**changes)
-    with pytest.raises(ValueError, match=named):
-        train(config, tmp_path, mnist=synthetic_mnist(), device="cpu", progress=False)
+    with pytest.raises(ValueError, match=named):  # the config or the run refuses
+        train(
+            tiny_config("toy-fixed").replace(**changes), tmp_path, mnist=synthetic_mnist(), device="cpu", progress=False
+        )
 
 
 def test_unknown_device_is_named(tmp_path):
