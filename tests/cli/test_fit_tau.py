@@ -98,8 +98,8 @@ def test_errors_netcdf_results_file(tmp_path):
     [
         (["--dist", "gamma", "--range", "1", "2"], "'gamma'"),
         (["--dist", "loguniform", "--range", "8", "1"], "[8, 1]"),
-        (["--dist", "loguniform", "--range", "0", "1"], "got 0.0"),
-        (["--dist", "loguniform", "--range", "1", "nan"], "got nan"),
+        (["--dist", "loguniform", "--range", "0", "1"], "lo=0.0"),
+        (["--dist", "loguniform", "--range", "1", "nan"], "hi=nan"),
         (["--dist", "loguniform", "--range", "1"], "--range"),
         (["--dist", "loguniform", "--range", "1", "2", "--ns", "0"], "0"),
         (["--dist", "loguniform", "--range", "1", "2", "--ns", "-3"], "-3"),
