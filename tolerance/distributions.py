@@ -250,3 +250,15 @@ def make_distributions(names, ranges, *, std=None, file=None, column=None) -> li
         make_distribution(name, lo, hi, std=std if name in SPREAD_NAMES else None)
         for name, (lo, hi) in zip(names, ranges)
     ]
+
+
+def distribution_from_dict(d: dict) -> ScaleDistribution:
+    """The distribution whose `to_dict()` is `d` (an empirical one reads its file again)."""
+    name = check_choice("name", d.get("name"), NAMES)
+    if name == "empirical":
+        return make_distribution("empirical", file=d["file"], column=d.get("column"))
+    if name == "lognormal":
+        return LogNormal(d["mean_log2"], d["std_log2"])
+    if name == "truncnormal":
+        return TruncNormal(d["lo"], d["hi"], mean=d["mean"], std=d["std"])
+    return make_distribution(name, d["lo"], d["hi"])

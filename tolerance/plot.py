@@ -15,7 +15,7 @@ import numpy as np
 
 from tolerance.grid import FitTarget
 from tolerance.mixture import component_pdfs, mixture_pdf
-from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFromErrors
+from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFromErrors, label_text
 
 DATA_COLOUR = "0.55"
 MODEL_COLOUR = "tab:blue"
@@ -126,8 +126,7 @@ def plot_errors_fit(result: TauFromErrors, ax=None):
     ax = _axis(ax)
     for i, (model, floor, gain) in enumerate(zip(result.models, result.floors, result.gains)):
         colour = f"C{i % 10}"
-        label = " ".join(f"{k}={v:g}" for k, v in model.label.items())
-        ax.plot(np.log2(model.data_scales), model.errors, ".", color=colour, ms=4, label=label)
+        ax.plot(np.log2(model.data_scales), model.errors, ".", color=colour, ms=4, label=label_text(model.label))
         fine = np.geomspace(model.data_scales.min(), model.data_scales.max(), 200)
         ax.plot(
             np.log2(fine), predicted_errors(fine, model.internal_scales, result.tau, floor, gain), color=colour, lw=1
@@ -137,7 +136,8 @@ def plot_errors_fit(result: TauFromErrors, ax=None):
     _octave_ticks(ax, lo, hi)
     ax.set_xlabel("data scale (log2 axis)")
     ax.set_ylabel("test error")
-    ax.set_title(f"error model fit: tau = {result.tau:.3f} +- {result.tau_stderr:.3f} octaves", fontsize=9)
+    spread = f"+- {result.tau_stderr:.3f}" if result.fit.success else "(not identifiable)"
+    ax.set_title(f"error model fit: tau = {result.tau:.3f} {spread} octaves", fontsize=9)
     if len(result.models) <= 12:
         ax.legend(fontsize=6, ncol=2)
     return ax
