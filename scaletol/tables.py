@@ -42,16 +42,16 @@ def read_text(path: str | os.PathLike) -> str:
     except OSError as exc:
         raise InputError(f"{name} cannot be read: {exc.strerror or exc}") from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
+        encoding, label = "utf-16", "UTF-16"
     elif b"\0" in data:
         raise InputError(f"{name} is a binary file, not a text table")
     else:
-        encoding = "utf-8-sig"
+        encoding, label = "utf-8-sig", "UTF-8"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"{name} line {line}: not {encoding[:6].upper()} text (byte {data[exc.start]:#04x})") from None
+        raise InputError(f"{name} line {line}: not {label} text (byte {data[exc.start]:#04x})") from None
 
 
 @dataclass

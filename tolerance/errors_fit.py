@@ -26,8 +26,9 @@ sqrt(s² / I): s² = weighted RSS / (points - parameters) and
 I = Σ_m |(1 - H_m) √w ∂error_m/∂τ|², H_m the projection onto model m's
 weighted (floor, gain) columns, which is the τ entry of s²(JᵀJ)⁻¹ for the
 Jacobian J of all parameters. τ is reported as not identifiable (success
-False, no standard error) when it ends on a bound of TAU_GRID, or when its
-standard error exceeds τ itself (errors that barely depend on the data scale).
+False, no standard error) when it ends on a bound of TAU_GRID, or when
+τ ± 2 standard errors leaves that range (errors that barely depend on the
+data scale).
 """
 
 from __future__ import annotations
@@ -148,10 +149,10 @@ def fit_tau_from_errors(models: list[ModelErrors]) -> TauFromErrors:
         message = (
             f"tau is not identifiable: it ends on the bound {tau:.3g} of its search range [{lo:g}, {hi:g}] octaves"
         )
-    elif not stderr < tau:
+    elif not (lo < tau - 2 * stderr and tau + 2 * stderr < hi):
         message = (
-            f"tau is not identifiable: its standard error ({stderr:.3g} octaves) is not below tau itself "
-            "(the errors barely depend on the data scale)"
+            f"tau is not identifiable: tau +- 2 standard errors ({tau:.3g} +- {2 * stderr:.3g} octaves) "
+            f"leaves the search range [{lo:g}, {hi:g}] (errors that barely depend on the data scale)"
         )
     else:
         message = "converged"

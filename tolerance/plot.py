@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 
 import numpy as np
 
+from scaletol.checks import InputError
+from scaletol.files import atomic_write
 from tolerance.grid import FitTarget
 from tolerance.mixture import component_pdfs, mixture_pdf
 from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFromErrors, label_text
@@ -151,19 +154,36 @@ def figure_with_axes(panels: int = 1, *, width: float = 5.0, height: float = 3.6
     return figure, np.ravel(figure.subplots(1, panels, squeeze=False))
 
 
-def save_figure(figure, path) -> None:
-    """Write `figure` to `path` atomically (temporary file in the same folder, then rename)."""
+FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
+
+
+def check_figure_path(path) -> str:
+    """`path` if a figure can be written there: an existing, writable folder and a
+    suffix naming a format matplotlib writes. InputError naming the path otherwise."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(2, "No such directory", folder)
-    stem, suffix = os.path.splitext(path)
-    if not suffix:
-        raise ValueError(f"plot file {path!r} needs a suffix naming its format, e.g. .png")
-    temporary = f"{stem}.tmp{os.getpid()}{suffix}"
+        raise InputError(f"--plot {path}: folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise InputError(f"--plot {path} is a folder, not a file")
+    suffix = os.path.splitext(path)[1].lower().lstrip(".")
+    if suffix not in FIGURE_FORMATS:
+        raise InputError(f"--plot {path} must end in one of " + ", ".join("." + f for f in FIGURE_FORMATS))
+    try:  # the only sure test of a folder's writability is writing to it
+        probe, name = tempfile.mkstemp(prefix=".plot-probe.", dir=folder)
+        os.close(probe)
+        os.remove(name)
+    except OSError as exc:
+        raise InputError(f"--plot {path}: folder {folder!r} is not writable ({exc.strerror or exc})") from None
+    return path
+
+
+def save_figure(figure, path) -> None:
+    """Write `figure` to `path` atomically (temporary file in the same folder, then
+    rename); InputError naming `path` if it cannot be written."""
+    path = check_figure_path(path)
+    fmt = os.path.splitext(path)[1].lstrip(".").lower()
     try:
-        figure.savefig(temporary, dpi=150)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        atomic_write(path, lambda tmp: figure.savefig(tmp, dpi=150, format=fmt))
+    except OSError as exc:
+        raise InputError(f"--plot {path} cannot be written: {exc.strerror or exc}") from None

@@ -88,7 +88,7 @@ def test_ns_auto_reports_the_scan_and_the_rule():
 
 def test_one_dist_applies_to_every_range():
     result = run("--dist", "loguniform", "--range", "1", "2", "--range", "1", "8", "--json")
-    items = json.loads(result.stdout)["suggestions"]
+    items = json.loads(result.stdout)["inputs"]
     assert [(item["dist"], item["range"]) for item in items] == [("loguniform", [1.0, 2.0]), ("loguniform", [1.0, 8.0])]
     assert items[1]["isr"] > items[0]["isr"]
     table = run("--dist", "loguniform", "--range", "1", "2", "--range", "1", "8").stdout

@@ -5,6 +5,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from scaletol.checks import InputError  # noqa: E402
 from tolerance.distributions import make_distribution  # noqa: E402
 from tolerance.errors_fit import fit_tau_from_errors, predicted_errors  # noqa: E402
 from tolerance.errors_io import ModelErrors  # noqa: E402
@@ -93,8 +94,8 @@ def test_save_figure_writes_a_png_and_leaves_no_temporary_file(tmp_path, axes):
 
 
 def test_save_figure_refuses_missing_folders_and_suffixes(tmp_path, axes):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(InputError, match="absent' does not exist"):
         save_figure(axes[0].figure, tmp_path / "absent" / "figure.png")
-    with pytest.raises(ValueError, match="suffix"):
+    with pytest.raises(InputError, match="must end in one of .png"):
         save_figure(axes[0].figure, tmp_path / "figure")
     assert list(tmp_path.iterdir()) == []
