@@ -12,16 +12,16 @@ import math
 
 import numpy as np
 
-from scaletol.checks import InputError, check_choice, check_number, check_positive
+from scaletol.checks import InputError, check_choice, check_number
 
 NAMES = ("loguniform", "uniform", "lognormal", "truncnormal", "empirical")
 SPREAD_NAMES = ("lognormal", "truncnormal")  # the distributions that take a std
 
 # Limits of what the model is meant for; they bound every fitting grid
-# (about 40 octaves of data at most, see tolerance.grid).
-SCALE_LIMITS = (1e-6, 1e6)  # every data scale (range bounds, observations, c_ref)
-MAX_LOGNORMAL_STD = 5.0  # octaves; the fitting grid spans ± 4 std
-MIN_TRUNCNORMAL_SPREAD = 0.02  # octaves at the mean: narrower spikes fall between grid points
+# (at most 26.6 octaves of data, see tolerance.grid).
+SCALE_LIMITS = (1e-4, 1e4)  # every data scale (range bounds, observations, c_ref): 26.6 octaves
+MAX_LOGNORMAL_STD = 3.0  # octaves; the fitting grid spans ± 4 std
+MIN_SPREAD = 0.02  # octaves (at the mean for truncnormal): narrower spikes fall between grid points
 MAX_DISTRIBUTIONS = 50  # in one command (a combined fit costs about 0.2 s per distribution)
 
 LN2 = math.log(2.0)
@@ -131,15 +131,21 @@ class LogNormal(ScaleDistribution):
     def __init__(self, mean: float, std: float):
         limits = [math.log2(limit) for limit in SCALE_LIMITS]
         self.mean = check_number("mean_log2", mean, low=limits[0], high=limits[1])
-        self.std = check_positive("std", std, high=MAX_LOGNORMAL_STD)
+        self.std = check_number("std", std, low=MIN_SPREAD, high=MAX_LOGNORMAL_STD)
         self.bounds = None
 
     @classmethod
     def from_range(cls, lo: float, hi: float, std: float | None = None) -> LogNormal:
-        """Centred (geometrically) on [lo, hi]; std a quarter of its width in octaves."""
+        """Centred (geometrically) on [lo, hi]; std by default a quarter of its width
+        in octaves (at least MIN_SPREAD; a range of at most 4·MAX_LOGNORMAL_STD octaves)."""
         lo, hi = check_scale_range(lo, hi)
         a, b = math.log2(lo), math.log2(hi)
-        return cls((a + b) / 2, (b - a) / 4 if std is None else std)
+        if std is None and (b - a) / 4 > MAX_LOGNORMAL_STD:
+            raise InputError(
+                f"range=[{lo:g}, {hi:g}] spans {b - a:.3g} octaves; a lognormal's range (its ±2 std) "
+                f"must span at most {4 * MAX_LOGNORMAL_STD:g}"
+            )
+        return cls((a + b) / 2, max((b - a) / 4, MIN_SPREAD) if std is None else std)
 
     def pdf(self, x):
         z = (np.asarray(x, dtype=float) - self.mean) / self.std
@@ -157,7 +163,12 @@ class LogNormal(ScaleDistribution):
 
 
 class TruncNormal(ScaleDistribution):
-    """s ~ Normal(mean, std) in scale units, truncated to [lo, hi]."""
+    """s ~ Normal(mean, std) in scale units, truncated to [lo, hi].
+
+    mean (default the range's centre) must lie in [lo, hi]; std (default a
+    quarter of the range) at least MIN_SPREAD octaves at the mean, i.e.
+    MIN_SPREAD·ln 2·mean scale units, and at most SCALE_LIMITS[1].
+    """
 
     name = "truncnormal"
 
@@ -165,10 +176,9 @@ class TruncNormal(ScaleDistribution):
         self.bounds = check_scale_range(lo, hi)
         lo, hi = self.bounds
         self.mean = check_number("mean", (lo + hi) / 2 if mean is None else mean, low=lo, high=hi)
-        narrowest = MIN_TRUNCNORMAL_SPREAD * LN2 * self.mean
-        self.std = check_number(
-            "std", (hi - lo) / 4 if std is None else std, low=float(f"{narrowest:.3g}"), high=SCALE_LIMITS[1]
-        )
+        narrowest = float(f"{MIN_SPREAD * LN2 * self.mean:.3g}")
+        default = max((hi - lo) / 4, narrowest)
+        self.std = check_number("std", default if std is None else std, low=narrowest, high=SCALE_LIMITS[1])
         self._cdf_lo = _normal_cdf((lo - self.mean) / self.std)
         self._cdf_hi = _normal_cdf((hi - self.mean) / self.std)
         self._a, self._b = self.log2_extent()
@@ -196,8 +206,8 @@ def make_distribution(name, lo=None, hi=None, *, std=None, file=None, column=Non
     """Build a distribution by name (one of NAMES).
 
     lo, hi: scales in SCALE_LIMITS, lo < hi. `std` (lognormal and truncnormal
-    only): octaves for lognormal, in (0, MAX_LOGNORMAL_STD]; scale units for
-    truncnormal, at least MIN_TRUNCNORMAL_SPREAD octaves at the mean. empirical
+    only): octaves for lognormal, in [MIN_SPREAD, MAX_LOGNORMAL_STD]; scale
+    units for truncnormal, at least MIN_SPREAD octaves at the mean. empirical
     reads `file` (one number per line, or the CSV column `column`) and takes no
     lo/hi. InputError naming the bad value otherwise.
     """

@@ -110,7 +110,9 @@ def read_errors_csv(path, sigma_unit: float = 2.0) -> list[ModelErrors]:
             if "sigma_unit" in table.columns
             else np.full(len(table.rows), sigma_unit)
         )
-        columns["c_ref"] = table.numbers("sigma_basis", low=0.0, low_open=True, high=MAX_SIGMA_UNIT * 1e3) / units
+        columns["c_ref"] = (
+            table.numbers("sigma_basis", low=0.0, low_open=True, high=MAX_SIGMA_UNIT * SCALE_LIMITS[1]) / units
+        )
         columns["sigma_unit"] = units
     columns.setdefault("sigma_unit", np.full(len(table.rows), sigma_unit))
     if "n" in table.columns:

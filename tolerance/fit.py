@@ -33,7 +33,7 @@ DEFAULT_SIGMA_UNIT = 2.0  # px: basis σ that suits data scale 1 (thesis toy net
 # Valid ranges of the values a user gives (the fits check them before any work):
 TAU_LIMITS = (0.02, 4.0)  # octaves; below 0.02 a normal spans fewer than 5 grid points
 MAX_SIGMA_UNIT = 1e4  # px
-MAX_ISR = 1e6
+MAX_ISR = 1e4
 MAX_NS_TOLERANCE = 10.0  # nats
 MIN_ISR = 1.5
 MIN_TAU = 0.1  # octaves, lower bound of a fitted τ (the thesis's)
@@ -70,12 +70,14 @@ def _lower_u(target: FitTarget) -> float:
 
 
 def _starts(target: FitTarget, free_u: bool, free_v: bool, v_fixed: float | None) -> list[list[float]]:
-    """Deterministic starts for the free ones of (u, v), spread over the data's width.
+    """Deterministic starts for the free ones of (u, v), spread over the data's width
+    (the interval of its central 96 % of mass, so that a wide support whose mass
+    sits at one end does not send the starts astray).
 
     A free log2 ISR starts at fractions of the width with the scales centred on
     the data; with the ISR given (or N_S = 1) the scales start slid across it.
     """
-    a, b = target.dist.log2_extent()
+    a, b = target.central_interval()
     width = b - a
     starts = []
     for fraction in START_WIDTH_FRACTIONS:

@@ -9,10 +9,10 @@ because the mixture is renormalised on the grid, so a short grid drops part of
 its tails: grids reaching 2 or more octaves past both ends give τ = 0.452
 instead of 0.459 for the thesis's combined fit, 1 octave on both sides 0.469.
 
-Size: data extents stay within about 40 octaves (the scale limits and the
-widest log-normal of tolerance.distributions), so a grid has at most
-(40 + 2·MAX_MARGIN)·MAX_POINTS_PER_OCTAVE ≈ 57 000 points, and about 11 000
-with the default margins and resolution.
+Size: data extents stay within 26.6 octaves (the scale limits of
+tolerance.distributions; its widest log-normal spans 24), so a grid has at
+most (26.6 + 2·MAX_MARGIN)·MAX_POINTS_PER_OCTAVE ≈ 44 000 points, and about
+7 600 with the default margins and resolution.
 """
 
 from __future__ import annotations
@@ -63,6 +63,15 @@ class FitTarget:
         self._log_share = np.log(share)
         self._share = share
         self._entropy = float(np.dot(share, self._log_share))  # Σ d log d of the normalised data
+
+    def central_interval(self, mass: float = 0.96) -> tuple[float, float]:
+        """The interval on x [octaves] holding the central `mass` of the (unpadded)
+        data: where the data is, even when its support is far wider."""
+        cumulative = np.cumsum(self.dist.pdf(self.x))
+        cumulative /= cumulative[-1]
+        tail = (1.0 - mass) / 2
+        lo, hi = np.searchsorted(cumulative, [tail, 1.0 - tail])
+        return float(self.x[lo]), float(self.x[min(hi, self.x.size - 1)])
 
     def kl(self, scales: np.ndarray, tau: float, direction: str = "model-data") -> float:
         """KL between the tolerance mixture of `scales` (data units) and the data [nats].

@@ -14,7 +14,7 @@ import numpy as np
 
 from scaletol.checks import check_int, check_number, check_positive
 
-MAX_NS = 32  # internal scales; each adds one normal to every density evaluation
+MAX_NS = 16  # internal scales; each adds one normal to every density evaluation
 
 
 def check_ns(ns, name: str = "ns") -> int:

@@ -15,6 +15,10 @@ import numpy as np
 
 from tolerance.result import FitResult
 
+# Budget of one start; well-posed fits of the tolerance model converge within
+# about 100 evaluations per parameter.
+EVALUATIONS_PER_PARAMETER = 1000
+
 
 def nelder_mead(
     objective: Callable[[np.ndarray], float],
@@ -95,7 +99,7 @@ def multistart_nelder_mead(
     """
     lower = np.asarray(lower, dtype=float)
     steps = np.asarray(steps, dtype=float)
-    budget = 4000 * lower.size
+    budget = EVALUATIONS_PER_PARAMETER * lower.size
     best, evaluations, unique_starts = None, 0, []
     for start in starts:
         start = np.maximum(np.asarray(start, dtype=float), lower)

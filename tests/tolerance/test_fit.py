@@ -141,14 +141,14 @@ def test_both_kl_directions_give_similar_suggestions():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"ns": 0}, "ns=0 must be an integer in [1, 32]"),
+        ({"ns": 0}, "ns=0 must be an integer in [1, 16]"),
         ({"ns": -3}, "ns=-3 "),
         ({"ns": 10**8}, "ns=100000000 "),
         ({"tau": -1.0}, "tau=-1.0 must be a finite number in [0.02, 4]"),
         ({"tau": 1e9}, "tau=1000000000.0 "),
         ({"sigma_unit": 0}, "sigma_unit=0 "),
-        ({"isr": 0.5}, "isr=0.5 must be a finite number in [1, 1e+06]"),
-        ({"c_ref": -2.0}, "c_ref=-2.0 must be a finite number in [1e-06, 1e+06]"),
+        ({"isr": 0.5}, "isr=0.5 must be a finite number in [1, 10000]"),
+        ({"c_ref": -2.0}, "c_ref=-2.0 must be a finite number in [0.0001, 10000]"),
         ({"ns": 1, "isr": 2.0}, "needs ns >= 2"),
         ({"direction": "up"}, "kl_direction='up' must be one of"),
         ({"padding": 0}, "padding=0 "),
@@ -218,8 +218,8 @@ def test_combined_fit_cost_grows_linearly_with_the_number_of_distributions():
 
 
 def test_tau_on_the_bound_of_its_search_range_is_not_a_success():
-    """One scale for 14 octaves of log-uniform data: only the widest tolerance comes close."""
-    result = combined_fit([loguniform(1.0, 14.0)], 1)
+    """One scale for 20 octaves of log-uniform data: only the widest tolerance comes close."""
+    result = combined_fit([loguniform(0.001, 20.0)], 1)
     assert result.tau == pytest.approx(fit_module.MAX_TAU)
     assert not result.fit.success and "bound" in result.fit.message
     assert "tau" in result.suggestions[0].at_bound
