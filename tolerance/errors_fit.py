@@ -26,9 +26,10 @@ sqrt(s² / I): s² = weighted RSS / (points - parameters) and
 I = Σ_m |(1 - H_m) √w ∂error_m/∂τ|², H_m the projection onto model m's
 weighted (floor, gain) columns, which is the τ entry of s²(JᵀJ)⁻¹ for the
 Jacobian J of all parameters. τ is reported as not identifiable (success
-False, no standard error) when it ends on a bound of TAU_GRID, or when
-τ ± 2 standard errors leaves that range (errors that barely depend on the
-data scale).
+False, no standard error) when the profile is flat (it varies by less than
+FLAT·Σ w·error² over TAU_GRID: errors that do not depend on the data scale),
+when τ ends on a bound of TAU_GRID, or when τ ± 2 standard errors leaves that
+range (errors that barely depend on the data scale).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from tolerance.result import FitResult, TauFromErrors
 
 TAU_GRID = np.geomspace(0.05, 4.0, 64)  # octaves: the search range of τ and its first grid
 TAU_XATOL = 1e-6  # octaves
+FLAT = 1e-9  # a profile varying less than this fraction of Σ w·error² does not depend on τ
 MIN_POINTS_PER_MODEL = 3
 
 
@@ -145,7 +147,12 @@ def fit_tau_from_errors(models: list[ModelErrors]) -> TauFromErrors:
     information = _information(models, weights, tau, gains)
     stderr = float(np.sqrt(rss / dof / information)) if dof > 0 and information > 0 else float("inf")
     lo, hi = TAU_GRID[0], TAU_GRID[-1]
-    if min(tau - lo, hi - tau) <= 10 * TAU_XATOL:
+    scale = sum(float(np.sum(w * m.errors**2)) for m, w in zip(models, weights))
+    if grid.max() - grid.min() <= FLAT * scale:
+        message = (
+            "tau is not identifiable: the fit is equally good for every tau (errors do not depend on the data scale)"
+        )
+    elif min(tau - lo, hi - tau) <= 10 * TAU_XATOL:
         message = (
             f"tau is not identifiable: it ends on the bound {tau:.3g} of its search range [{lo:g}, {hi:g}] octaves"
         )

@@ -66,8 +66,11 @@ class FitTarget:
 
     def central_interval(self, mass: float = 0.96) -> tuple[float, float]:
         """The interval on x [octaves] holding the central `mass` of the (unpadded)
-        data: where the data is, even when its support is far wider."""
+        data: where the data is, even when its support is far wider. Data
+        narrower than the grid's spacing give their own extent."""
         cumulative = np.cumsum(self.dist.pdf(self.x))
+        if cumulative[-1] <= 0:
+            return self.dist.log2_extent()
         cumulative /= cumulative[-1]
         tail = (1.0 - mass) / 2
         lo, hi = np.searchsorted(cumulative, [tail, 1.0 - tail])
