@@ -48,7 +48,7 @@ XATOL, FATOL = 1e-6, 1e-12  # octaves and nats: tolerances of the fitted log2 c_
 # edge of WARM_STEP_PER_TAU·|τ - τ'| octaves, clipped to WARM_STEP_LIMITS.
 WARM_STEP_PER_TAU = 2.0
 WARM_STEP_LIMITS = (1e-3, 0.1)  # octaves
-SEARCH_TOLERANCES = (1e-5, 1e-9)  # octaves, nats: fits while searching τ (an error δ in
+SEARCH_TOLERANCES = (1e-4, 1e-8)  # octaves, nats: fits while searching τ (an error δ in
 # log2 c_ref or ISR moves dP/dτ by O(δ); the final τ's fits use XATOL and FATOL)
 TAU_SCAN = 9  # τ values on a log grid over [MIN_TAU, MAX_TAU] where the slope's sign is read
 TAU_XATOL = 1e-5  # octaves

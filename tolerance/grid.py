@@ -84,7 +84,8 @@ class FitTarget:
         sum S, KL(m‖d) = Σ m (log m - log d)/S - log S and
         KL(d‖m) = Σ d log d - Σ d log m + log S.
         """
-        model = np.maximum(mixture_pdf(self.x, scales, tau), DENSITY_FLOOR)
+        model = mixture_pdf(self.x, scales, tau)
+        np.maximum(model, DENSITY_FLOOR, out=model)
         total = model.sum()
         log_model = np.log(model)
         if check_direction(direction) == "model-data":
