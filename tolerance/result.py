@@ -52,8 +52,10 @@ class FitResult:
     """Outcome of a multi-start optimisation.
 
     parameters: fitted values by name (in the optimiser's units, e.g. log2 c_ref);
-    objective: the best value; iterations: of the best start; evaluations: of
-    the objective over all `starts`.
+    objective: the best value; iterations: of the best start (of a combined
+    fit: the τ values tried; of an errors fit: Brent steps); evaluations: of
+    the objective over all `starts` (a combined fit: KL evaluations over all
+    inner fits; its starts: the τ scan points).
     """
 
     parameters: dict[str, float]
