@@ -6,8 +6,12 @@ import json
 
 import click
 
+from cli.errors import reject_given
 from cli.suggest import check_plot_path, distribution_options, output_options, write_plot
 from tolerance.distributions import make_distributions
+
+# Options of the combined fit that mean nothing for --errors.
+DISTRIBUTION_ONLY = ["dist_names", "ranges", "std", "scale_file", "column", "padding", "kl_direction", "ns"]
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,8 +28,8 @@ from tolerance.distributions import make_distributions
     "errors_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Recorded per-scale errors: a CSV (data_scale, error, isr, ns, c_ref or sigma_basis "
-    "[+ sigma_unit], optional seed) or a sesn results .nc file.",
+    help="Recorded per-scale errors: a CSV (data_scale; one of error, error_pct, accuracy; isr, ns, "
+    "c_ref or sigma_basis [+ sigma_unit]; optional model, seed, n) or a results .nc file.",
 )
 @output_options
 def fit_tau(
@@ -37,7 +41,8 @@ def fit_tau(
     their own c_ref and ISR (the thesis's combined fit, KL by default
     model-data). With --errors FILE: tau from trained models' test errors
     per data scale, error(s) = floor + gain * (1 - coverage(s)), with a
-    standard error (see tolerance.errors_fit).
+    standard error (see tolerance.errors_fit); rows with an n column are
+    weighted by their binomial variance.
 
     Example: tolcli fit-tau --dist loguniform --range 1 2.83 --range 1 4.76 --range 1 8
     """
@@ -45,6 +50,7 @@ def fit_tau(
     if errors_path is not None:
         if dist_names or ranges:
             raise click.UsageError("give either --dist/--range (combined fit) or --errors FILE, not both")
+        reject_given(DISTRIBUTION_ONLY, "applies to the combined fit (--dist/--range), not to --errors")
         result, draw, panels = _from_errors(errors_path, sigma_unit)
     else:
         from tolerance.fit import combined_fit
@@ -55,7 +61,7 @@ def fit_tau(
         draw, panels = (lambda axes: plot_combined(result, axes)), len(dists)
     if plot_path is not None:
         write_plot(plot_path, draw, panels)
-    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.report())
+    click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False) if as_json else result.report())
 
 
 def _from_errors(path, sigma_unit):

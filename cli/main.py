@@ -104,7 +104,7 @@ def _fail(exc: BaseException) -> int:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(version("scaletol"), prog_name="tolcli")
+@click.version_option(package_name="scaletol", prog_name="tolcli")  # metadata read only for --version
 def main():
     """Choose and learn the internal scales of scale-equivariant CNNs.
 

@@ -7,10 +7,10 @@ modules (matplotlib) load only for --plot, so the command starts fast.
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
+from cli.errors import reject_given
 from tolerance import fit
 from tolerance.distributions import NAMES, make_distributions
 from tolerance.kl import DIRECTIONS
@@ -109,18 +109,16 @@ def output_options(command):
 
 def check_plot_path(path: str | None) -> None:
     """Fail before any work if the figure could not be written."""
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise click.BadParameter(f"folder {folder!r} does not exist", param_hint="--plot")
-    if not os.path.splitext(path)[1]:
-        raise click.BadParameter(f"{path!r} needs a suffix naming its format, e.g. .png", param_hint="--plot")
+    if path is not None:
+        from scaletol.figures import figure_format
+
+        figure_format(path)
 
 
 def write_plot(path: str, draw, panels: int) -> None:
     """Draw with `draw(axes)` on a new figure of `panels` axes and save it to `path`."""
-    from tolerance.plot import figure_with_axes, save_figure
+    from scaletol.figures import save_figure
+    from tolerance.plot import figure_with_axes
 
     figure, axes = figure_with_axes(panels)
     draw(axes)
@@ -179,11 +177,13 @@ def suggest(
     scale of the smallest internal scale), ISR, sigma_basis [px], the internal
     scales in data-scale units and the KL divergence. With several
     distributions, each gets its own suggestion (--json prints
-    {"suggestions": [...]}).
+    {"inputs": [...]}).
 
     Example: tolcli suggest --dist loguniform --range 1 8 --ns 3
     """
     check_plot_path(plot_path)
+    if ns != "auto":
+        reject_given(["ns_tolerance"], "applies to --ns auto only")
     dists = make_distributions(dist_names, ranges, std=std, file=scale_file, column=column)
     options = dict(tau=tau, c_ref=c_ref, sigma_unit=sigma_unit, direction=kl_direction, padding=padding)
     results: list[NsScan] | list[Suggestion]
@@ -197,7 +197,7 @@ def suggest(
         _plot(plot_path, results, suggestions, auto=ns == "auto")
     if as_json:
         objects = [result.to_dict() for result in results]
-        click.echo(json.dumps(objects[0] if len(objects) == 1 else {"suggestions": objects}, indent=2))
+        click.echo(json.dumps(objects[0] if len(objects) == 1 else {"inputs": objects}, indent=2, allow_nan=False))
     elif ns == "auto":
         click.echo("\n\n".join(scan.report() for scan in results))
     else:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scaletol.checks import InputError, MissingFileError
-from scaletol.files import atomic_write
+from scaletol.files import atomic_write, unwritable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,14 +42,20 @@ def axis_or_new(ax: Axes | None = None, *, figsize: tuple[float, float] = FIGSIZ
 
 def figure_format(path: str | os.PathLike) -> str:
     """The image format named by `path`'s suffix, if `path` could be written:
-    its folder must exist (else MissingFileError) and matplotlib must know
-    the format (else InputError). Call it before any long work."""
+    its folder must exist (else MissingFileError) and take a new file, and
+    matplotlib must know the format (else InputError). Call it before any
+    long work."""
     from matplotlib.figure import Figure
 
     path = Path(path)
     folder = path.absolute().parent
     if not folder.is_dir():
         raise MissingFileError(f"figure={str(path)!r} must be in an existing folder ({folder} does not exist)", folder)
+    if path.is_dir():
+        raise InputError(f"figure={str(path)!r} must be a file, not a folder")
+    problem = unwritable(folder)
+    if problem:
+        raise InputError(f"figure={str(path)!r} must be in a writable folder ({problem})")
     fmt = path.suffix.lstrip(".").lower()
     formats = Figure().canvas.get_supported_filetypes()
     if fmt not in formats:

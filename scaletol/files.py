@@ -28,6 +28,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     return path
 
 
+def unwritable(folder: str | os.PathLike) -> str | None:
+    """Why no new file can be written in `folder`, or None if one can (tested
+    by writing and removing an empty file: the only sure test)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".probe.", dir=folder)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    os.remove(name)
+    return None
+
+
 def _umask() -> int:
     """The process's umask (read by setting it and putting it back)."""
     mask = os.umask(0)

@@ -15,9 +15,18 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtr, ndtri
+
+from scaletol.checks import InputError, check_choice, check_number
 
 NAMES = ("loguniform", "uniform", "lognormal", "truncnormal", "empirical")
+SPREAD_NAMES = ("lognormal", "truncnormal")  # the distributions that take a std
+
+# Limits of what the model is meant for; they bound every fitting grid
+# (at most 26.6 octaves of data, see tolerance.grid).
+SCALE_LIMITS = (1e-4, 1e4)  # every data scale (range bounds, observations, c_ref): 26.6 octaves
+MAX_LOGNORMAL_STD = 3.0  # octaves; the fitting grid spans ± 4 std
+MIN_SPREAD = 0.02  # octaves (at the mean for truncnormal): narrower spikes fall between grid points
+MAX_DISTRIBUTIONS = 50  # in one command (a combined fit costs about 0.2 s per distribution)
 
 LN2 = math.log(2.0)
 # The mass of a log-normal lies within this many standard deviations of its mean
@@ -55,32 +64,25 @@ class ScaleDistribution:
         return f"{type(self).__name__}({params})"
 
 
+def check_scale(name: str, value: Any) -> float:
+    """``value`` as a data scale: InputError unless a finite number in SCALE_LIMITS."""
+    return check_number(name, value, low=SCALE_LIMITS[0], high=SCALE_LIMITS[1])
+
+
 def check_scale_range(lo: Any, hi: Any) -> tuple[float, float]:
-    """Return (lo, hi) as floats; ValueError naming the value unless 0 < lo < hi < inf."""
+    """(lo, hi) as floats; InputError naming the value unless both lie in SCALE_LIMITS and lo < hi."""
     for label, value in (("lo", lo), ("hi", hi)):
         if value is None:
-            raise ValueError(f"scale range needs both bounds, {label} is missing")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"scale range {label} must be a number, got {value!r}") from None
-        if not math.isfinite(number) or number <= 0:
-            raise ValueError(f"scale range {label} must be a finite number > 0, got {value!r}")
-    lo, hi = float(lo), float(hi)
+            raise InputError(f"range needs both bounds LO HI, {label} is missing")
+    lo, hi = check_scale("lo", lo), check_scale("hi", hi)
     if lo >= hi:
-        raise ValueError(f"scale range must have lo < hi, got [{lo:g}, {hi:g}]")
+        raise InputError(f"range=[{lo:g}, {hi:g}] must have lo < hi")
     return lo, hi
 
 
-def check_positive(label: str, value: Any) -> float:
-    """Return `value` as a float; ValueError naming it unless finite and > 0."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{label} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{label} must be a finite number > 0, got {value!r}")
-    return number
+def _normal_cdf(z: float) -> float:
+    """Standard normal CDF, accurate in both tails."""
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
 class LogUniform(ScaleDistribution):
@@ -135,18 +137,23 @@ class LogNormal(ScaleDistribution):
     name = "lognormal"
 
     def __init__(self, mean: float, std: float):
-        if not math.isfinite(float(mean)):
-            raise ValueError(f"lognormal mean must be finite, got {mean!r}")
-        self.mean = float(mean)
-        self.std = check_positive("lognormal std [octaves]", std)
+        limits = [math.log2(limit) for limit in SCALE_LIMITS]
+        self.mean = check_number("mean_log2", mean, low=limits[0], high=limits[1])
+        self.std = check_number("std", std, low=MIN_SPREAD, high=MAX_LOGNORMAL_STD)
         self.bounds = None
 
     @classmethod
     def from_range(cls, lo: float, hi: float, std: float | None = None) -> LogNormal:
-        """Centred (geometrically) on [lo, hi]; std a quarter of its width in octaves."""
+        """Centred (geometrically) on [lo, hi]; std by default a quarter of its width
+        in octaves (at least MIN_SPREAD; a range of at most 4·MAX_LOGNORMAL_STD octaves)."""
         lo, hi = check_scale_range(lo, hi)
         a, b = math.log2(lo), math.log2(hi)
-        return cls((a + b) / 2, (b - a) / 4 if std is None else std)
+        if std is None and (b - a) / 4 > MAX_LOGNORMAL_STD:
+            raise InputError(
+                f"range=[{lo:g}, {hi:g}] spans {b - a:.3g} octaves; a lognormal's range (its ±2 std) "
+                f"must span at most {4 * MAX_LOGNORMAL_STD:g}"
+            )
+        return cls((a + b) / 2, max((b - a) / 4, MIN_SPREAD) if std is None else std)
 
     def pdf(self, x: ArrayLike) -> np.ndarray:
         z = (np.asarray(x, dtype=float) - self.mean) / self.std
@@ -164,7 +171,12 @@ class LogNormal(ScaleDistribution):
 
 
 class TruncNormal(ScaleDistribution):
-    """s ~ Normal(mean, std) in scale units, truncated to [lo, hi]."""
+    """s ~ Normal(mean, std) in scale units, truncated to [lo, hi].
+
+    mean (default the range's centre) must lie in [lo, hi]; std (default a
+    quarter of the range) at least MIN_SPREAD octaves at the mean, i.e.
+    MIN_SPREAD·ln 2·mean scale units, and at most SCALE_LIMITS[1].
+    """
 
     name = "truncnormal"
     bounds: tuple[float, float]
@@ -172,16 +184,12 @@ class TruncNormal(ScaleDistribution):
     def __init__(self, lo: float, hi: float, mean: float | None = None, std: float | None = None):
         self.bounds = check_scale_range(lo, hi)
         lo, hi = self.bounds
-        self.mean = (lo + hi) / 2 if mean is None else float(mean)
-        if not math.isfinite(self.mean):
-            raise ValueError(f"truncnormal mean must be finite, got {mean!r}")
-        self.std = check_positive("truncnormal std [scale units]", (hi - lo) / 4 if std is None else std)
-        self._cdf_lo = float(ndtr((lo - self.mean) / self.std))
-        self._cdf_hi = float(ndtr((hi - self.mean) / self.std))
-        if self._cdf_hi - self._cdf_lo <= 0:
-            raise ValueError(
-                f"truncnormal with mean {self.mean:g} and std {self.std:g} has no mass on [{lo:g}, {hi:g}]"
-            )
+        self.mean = check_number("mean", (lo + hi) / 2 if mean is None else mean, low=lo, high=hi)
+        narrowest = float(f"{MIN_SPREAD * LN2 * self.mean:.3g}")
+        default = max((hi - lo) / 4, narrowest)
+        self.std = check_number("std", default if std is None else std, low=narrowest, high=SCALE_LIMITS[1])
+        self._cdf_lo = _normal_cdf((lo - self.mean) / self.std)
+        self._cdf_hi = _normal_cdf((hi - self.mean) / self.std)
         self._a, self._b = self.log2_extent()
 
     def pdf(self, x: ArrayLike) -> np.ndarray:
@@ -193,6 +201,8 @@ class TruncNormal(ScaleDistribution):
         return np.where(inside, density_s * s * LN2, 0.0)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        from scipy.special import ndtri  # only samplers need the inverse CDF
+
         u = rng.uniform(self._cdf_lo, self._cdf_hi, size=n)
         return np.clip(self.mean + self.std * ndtri(u), *self.bounds)
 
@@ -212,17 +222,20 @@ def make_distribution(
 ) -> ScaleDistribution:
     """Build a distribution by name (one of NAMES).
 
-    lo, hi: scales (> 0, lo < hi). `std`: octaves for lognormal, scale units for
-    truncnormal. empirical reads `file` (one number per line, or the CSV column
-    `column`) and ignores lo/hi. ValueError naming the bad value otherwise.
+    lo, hi: scales in SCALE_LIMITS, lo < hi. `std` (lognormal and truncnormal
+    only): octaves for lognormal, in [MIN_SPREAD, MAX_LOGNORMAL_STD]; scale
+    units for truncnormal, at least MIN_SPREAD octaves at the mean. empirical
+    reads `file` (one number per line, or the CSV column `column`) and takes no
+    lo/hi. InputError naming the bad value otherwise.
     """
-    if name not in NAMES:
-        raise ValueError(f"unknown distribution {name!r}; choose one of {', '.join(NAMES)}")
+    check_choice("dist", name, NAMES)
+    if std is not None and name not in SPREAD_NAMES:
+        raise InputError(f"std={std!r} applies to {' and '.join(SPREAD_NAMES)} only, not to {name}")
     if name == "empirical":
         from tolerance.empirical import Empirical
 
         if file is None:
-            raise ValueError("distribution 'empirical' needs a file of observed scales")
+            raise InputError("dist='empirical' needs a file of observed scales (--file)")
         return Empirical.from_file(file, column=column)
     lo, hi = check_scale_range(lo, hi)
     if name == "loguniform":
@@ -244,23 +257,43 @@ def make_distributions(
 ) -> list[ScaleDistribution]:
     """Pair distribution names with (lo, hi) ranges, as the command line does.
 
-    One name applies to every range; otherwise names and ranges pair up in order.
-    'empirical' takes no range. ValueError naming the mismatch otherwise.
+    One name applies to every range; otherwise names and ranges pair up in order;
+    at most MAX_DISTRIBUTIONS. 'empirical' takes no range. InputError naming the
+    mismatch otherwise.
     """
     names, ranges = list(names), [tuple(r) for r in ranges]
     if (file is not None or column is not None) and "empirical" not in names:
         given = file if file is not None else column
-        raise ValueError(f"{given!r}: --file and --column apply to --dist empirical only")
+        raise InputError(f"{given!r}: --file and --column apply to --dist empirical only")
     if not names:
-        raise ValueError("no distribution given (use --dist NAME --range LO HI)")
+        raise InputError("no distribution given (use --dist NAME --range LO HI)")
+    if std is not None and not set(names) & set(SPREAD_NAMES):
+        raise InputError(f"std={std!r} applies to {' and '.join(SPREAD_NAMES)} only, not to {', '.join(names)}")
     if names == ["empirical"] and not ranges:
         return [make_distribution("empirical", file=file, column=column)]
     if "empirical" in names and (len(names) > 1 or ranges):
-        raise ValueError("'empirical' reads its scales from --file: give it alone, without --range")
+        raise InputError("'empirical' reads its scales from --file: give it alone, without --range")
     if not ranges:
-        raise ValueError(f"distribution {names[0]!r} needs a scale range LO HI")
+        raise InputError(f"distribution {names[0]!r} needs a scale range LO HI")
     if len(names) == 1:
         names = names * len(ranges)
     if len(names) != len(ranges):
-        raise ValueError(f"{len(names)} distributions but {len(ranges)} ranges: give one range per distribution")
-    return [make_distribution(name, lo, hi, std=std) for name, (lo, hi) in zip(names, ranges)]
+        raise InputError(f"{len(names)} distributions but {len(ranges)} ranges: give one range per distribution")
+    if len(ranges) > MAX_DISTRIBUTIONS:
+        raise InputError(f"{len(ranges)} distributions must be at most {MAX_DISTRIBUTIONS}")
+    return [
+        make_distribution(name, lo, hi, std=std if name in SPREAD_NAMES else None)
+        for name, (lo, hi) in zip(names, ranges)
+    ]
+
+
+def distribution_from_dict(d: dict) -> ScaleDistribution:
+    """The distribution whose `to_dict()` is `d` (an empirical one reads its file again)."""
+    name = check_choice("name", d.get("name"), NAMES)
+    if name == "empirical":
+        return make_distribution("empirical", file=d["file"], column=d.get("column"))
+    if name == "lognormal":
+        return LogNormal(d["mean_log2"], d["std_log2"])
+    if name == "truncnormal":
+        return TruncNormal(d["lo"], d["hi"], mean=d["mean"], std=d["std"])
+    return make_distribution(name, d["lo"], d["hi"])

@@ -9,50 +9,49 @@ distributions and gets the same padding. Observations are binned into
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
 
-from tolerance.distributions import ScaleDistribution
+from scaletol.checks import InputError
+from scaletol.tables import read_table, read_values
+from tolerance.distributions import SCALE_LIMITS, ScaleDistribution
 
 KDE_BINS = 512
 
 
 def read_scales(path: str | os.PathLike, column: str | None = None) -> np.ndarray:
-    """Observed scales from `path`: one number per line, or CSV column `column`.
+    """Observed scales from `path`: one number per line, or CSV column `column`
+    (read by `scaletol.tables`, which names the file in every error).
 
-    Blank lines are skipped. ValueError naming the file, line and value for
-    anything that is not a finite number > 0, or for a file without scales.
+    Blank lines are skipped. InputError naming the file, line and value for
+    anything that is not a number in SCALE_LIMITS, or for a file without scales.
     """
     path = os.fspath(path)
-    with open(path, newline="") as handle:
-        if column is None:
-            cells = [(n, line.strip()) for n, line in enumerate(handle, start=1)]
-            hint = " (for a CSV file name its column with --column)"
-        else:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None or column not in reader.fieldnames:
-                found = ", ".join(reader.fieldnames or []) or "none"
-                raise ValueError(f"{path}: no column {column!r} (columns: {found})")
-            cells = [(n, (row[column] or "").strip()) for n, row in enumerate(reader, start=2)]
-            hint = ""
+    if column is None:
+        cells = read_values(path).texts("value")
+        hint = " (for a CSV file name its column with --column)"
+    else:
+        table = read_table(path)
+        if column not in table.columns:
+            raise InputError(f"{path}: no column {column!r} (columns: {', '.join(table.columns)})")
+        cells, hint = table.texts(column), ""
     scales = []
+    lo, hi = SCALE_LIMITS
     for line, text in cells:
         if not text:
             continue
         try:
             value = float(text)
         except ValueError:
-            raise ValueError(f"{path} line {line}: {text!r} is not a number{hint}") from None
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{path} line {line}: scales must be finite and > 0, got {text!r}")
+            raise InputError(f"{path} line {line}: {text!r} is not a number{hint}") from None
+        if not lo <= value <= hi:  # also rejects nan
+            raise InputError(f"{path} line {line}: scales must be finite numbers in [{lo:g}, {hi:g}], got {text!r}")
         scales.append(value)
     if not scales:
-        raise ValueError(f"{path} holds no scales")
+        raise InputError(f"{path} holds no scales")
     return np.asarray(scales)
 
 
@@ -79,6 +78,8 @@ class Empirical(ScaleDistribution):
         keep = counts > 0
         self._centres = ((edges[:-1] + edges[1:]) / 2)[keep]
         self._weights = counts[keep] / counts.sum()
+        from scipy.special import ndtr  # fits only: `tolcli suggest` imports no SciPy
+
         inside = ndtr((self._b - self._centres) / self.bandwidth) - ndtr((self._a - self._centres) / self.bandwidth)
         self._mass_inside = float(np.dot(self._weights, inside))
 

@@ -14,17 +14,19 @@ import math
 
 import numpy as np
 
-from tolerance.distributions import ScaleDistribution, check_positive
+from scaletol.checks import check_positive
+from tolerance.distributions import ScaleDistribution
 
 DEFAULT_PADDING = 0.4  # octaves
+MAX_PADDING = 2.0  # octaves; wider tails would swamp the data they pad
 
 
 class PaddedDensity:
-    """The density of `dist` on x = log2(s) with half-normal tails of `width` octaves."""
+    """The density of `dist` on x = log2(s) with half-normal tails of `width` octaves, in (0, MAX_PADDING]."""
 
     def __init__(self, dist: ScaleDistribution, width: float = DEFAULT_PADDING):
         self.dist = dist
-        self.width = check_positive("padding width [octaves]", width)
+        self.width = check_positive("padding", width, high=MAX_PADDING)
         if dist.bounds is None:
             self._edges = None
             self._norm = 1.0

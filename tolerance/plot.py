@@ -16,7 +16,7 @@ import numpy as np
 from scaletol.figures import axis_or_new, save_figure  # noqa: F401 (cli.suggest saves through here)
 from tolerance.grid import FitTarget
 from tolerance.mixture import component_pdfs, mixture_pdf
-from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFromErrors
+from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFromErrors, label_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -126,8 +126,7 @@ def plot_errors_fit(result: TauFromErrors, ax: Axes | None = None) -> Axes:
     ax = axis_or_new(ax)
     for i, (model, floor, gain) in enumerate(zip(result.models, result.floors, result.gains)):
         colour = f"C{i % 10}"
-        label = " ".join(f"{k}={v:g}" for k, v in model.label.items())
-        ax.plot(np.log2(model.data_scales), model.errors, ".", color=colour, ms=4, label=label)
+        ax.plot(np.log2(model.data_scales), model.errors, ".", color=colour, ms=4, label=label_text(model.label))
         fine = np.geomspace(model.data_scales.min(), model.data_scales.max(), 200)
         ax.plot(
             np.log2(fine), predicted_errors(fine, model.internal_scales, result.tau, floor, gain), color=colour, lw=1
@@ -137,7 +136,8 @@ def plot_errors_fit(result: TauFromErrors, ax: Axes | None = None) -> Axes:
     _octave_ticks(ax, lo, hi)
     ax.set_xlabel("data scale (log2 axis)")
     ax.set_ylabel("test error")
-    ax.set_title(f"error model fit: tau = {result.tau:.3f} +- {result.tau_stderr:.3f} octaves", fontsize=9)
+    spread = f"+- {result.tau_stderr:.3f}" if result.fit.success else "(not identifiable)"
+    ax.set_title(f"error model fit: tau = {result.tau:.3f} {spread} octaves", fontsize=9)
     if len(result.models) <= 12:
         ax.legend(fontsize=6, ncol=2)
     return ax

@@ -98,7 +98,7 @@ def test_impossible_split_sizes_are_named(data_dir, one_line_error):
 
 
 @pytest.mark.parametrize(
-    ("scale_range", "fragment"), [(("0", "8"), "got 0.0"), (("-1", "8"), "got -1.0"), (("8", "1"), "[8, 1]")]
+    ("scale_range", "fragment"), [(("0", "8"), "lo=0.0"), (("-1", "8"), "lo=-1.0"), (("8", "1"), "[8, 1]")]
 )
 def test_impossible_scale_ranges_are_named(data_dir, scale_range, fragment, one_line_error):
     result = run(

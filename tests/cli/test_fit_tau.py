@@ -98,8 +98,8 @@ def test_errors_netcdf_results_file(tmp_path):
     [
         (["--dist", "gamma", "--range", "1", "2"], "'gamma'"),
         (["--dist", "loguniform", "--range", "8", "1"], "[8, 1]"),
-        (["--dist", "loguniform", "--range", "0", "1"], "got 0.0"),
-        (["--dist", "loguniform", "--range", "1", "nan"], "got nan"),
+        (["--dist", "loguniform", "--range", "0", "1"], "lo=0.0"),
+        (["--dist", "loguniform", "--range", "1", "nan"], "hi=nan"),
         (["--dist", "loguniform", "--range", "1"], "--range"),
         (["--dist", "loguniform", "--range", "1", "2", "--ns", "0"], "0"),
         (["--dist", "loguniform", "--range", "1", "2", "--ns", "-3"], "-3"),
@@ -132,3 +132,183 @@ def test_bad_errors_files_are_named(tmp_path, content, named, one_line_error):
     result = run("--errors", str(path), "--plot", str(plot))
     one_line_error(result, named)
     assert not plot.exists()
+
+
+def sweep_file(tmp_path, shape):
+    """A results file shaped like those `tolcli sweep` writes, built with scaletol.results:
+    'isr' (one Dynamic Scale MNIST range, an ISR grid), 'ranges' (a config grid over data
+    ranges) or 'models' (a config grid of models on MNIST-Scale, one of them a plain CNN)."""
+    from scaletol.results import as_config_cell, merge_results, run_results, write_results
+
+    grid = np.geomspace(2**-0.5, 2**3.5, 12)
+    parts = []
+    cells = {
+        "isr": [((1.0, 8.0), isr, "toy") for isr in (2.0, 4.0)],
+        "ranges": [((1.0, hi), isr, "toy") for hi in (2.83, 8.0) for isr in (2.0, 4.0)],
+        "models": [((0.3, 1.0), 2.0, "sesn"), ((0.3, 1.0), 2.0, "cnn")],
+    }[shape]
+    for index, ((lo, hi), isr, model) in enumerate(cells):
+        for seed in (0, 1):
+            px = [] if model == "cnn" else [2.0 * isr ** (i / 2) for i in range(3)]
+            error = predicted_errors(grid, np.array(px or [1.0]) / 2.0, 0.5, 0.02 + 0.01 * seed, 0.6)
+            description = {
+                "seed": seed,
+                "ns": 3,
+                "sigma_unit": 2.0,
+                "model": model,
+                "dataset": "mnist-scale" if shape == "models" else "dynamic-mnist",
+                "dist": "loguniform",
+                "range": [lo, hi],
+                "mode": "fixed",
+                "isr": isr,
+            }
+            run = run_results(
+                description=description,
+                data_scale=grid,
+                error=error,
+                n=np.full(grid.size, 400),
+                scales=px,
+                test_error=0.03,
+                val_error=0.03,
+                isr=isr,
+            )
+            labels = {"range_lo": lo, "range_hi": hi} if shape == "ranges" else {}
+            parts.append(run if shape == "isr" else as_config_cell(run, index, **labels))
+    return write_results(merge_results(parts), tmp_path / "results.nc")
+
+
+@pytest.mark.parametrize("shape", ["isr", "ranges", "models"])
+def test_errors_of_every_sweep_file_fit_and_plot(tmp_path, shape):
+    path, figure = sweep_file(tmp_path, shape), tmp_path / "errors.png"
+    result = run("--errors", str(path), "--plot", str(figure), "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["tau"] == pytest.approx(0.5, abs=0.01) and out["success"] and out["weighted"]
+    assert len(out["inputs"]) == {"isr": 4, "ranges": 8, "models": 2}[shape]  # the CNN has no scales
+    first = out["inputs"][0]
+    assert first["internal_scales_px"] == pytest.approx([2.0 * s for s in first["internal_scales"]])
+    assert {"label", "floor", "gain", "points", "c_ref", "isr"} <= set(first)
+    if shape != "models":
+        assert first["label"]["range"] in ("1-8", "1-2.83")
+    assert figure.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_a_model_column_keeps_runs_apart(tmp_path):
+    """Two seeds of each ISR: without `model` they would be merged into one model per ISR."""
+    rng = np.random.default_rng(3)
+    scales = np.geomspace(2**-0.5, 2**3.5, 20)
+    rows = ["model,isr,ns,c_ref,data_scale,error_pct"]
+    for isr in (2.0, 4.0):
+        for seed, floor in ((0, 0.02), (1, 0.06)):
+            internal = isr ** (np.arange(3) / 2)
+            errors = predicted_errors(scales, internal, 0.6, floor, 0.5) + rng.normal(0, 0.002, scales.size)
+            rows += [f"isr{isr:g} seed {seed},{isr},3,1,{s},{100 * e}" for s, e in zip(scales, errors)]
+    path = tmp_path / "errors.csv"
+    path.write_text("\n".join(rows))
+    out = json.loads(run("--errors", str(path), "--json").stdout)
+    assert [item["label"] for item in out["inputs"]] == [
+        {"model": "isr2 seed 0"},
+        {"model": "isr2 seed 1"},
+        {"model": "isr4 seed 0"},
+        {"model": "isr4 seed 1"},
+    ]
+    assert [item["floor"] for item in out["inputs"]] == pytest.approx([0.02, 0.06, 0.02, 0.06], abs=0.005)
+    assert out["tau"] == pytest.approx(0.6, abs=0.02)
+    assert out["rms"] < 0.004  # merged runs would leave the floor difference (0.02) in the residual
+
+
+def test_errors_that_do_not_depend_on_scale_are_not_identifiable(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = ["isr,ns,c_ref,data_scale,accuracy"]
+    for isr in (2.0, 4.0, 8.0):
+        rows += [f"{isr},3,1,{s},{0.95 + rng.normal(0, 0.003)}" for s in np.geomspace(0.5, 16, 25)]
+    path = tmp_path / "flat.csv"
+    path.write_text("\n".join(rows))
+    out = json.loads(run("--errors", str(path), "--json").stdout)
+    assert out["success"] is False and "not identifiable" in out["message"]
+    assert out["tau_stderr"] is None
+    table = run("--errors", str(path)).stdout
+    assert "NOT IDENTIFIABLE" in table and "+- 0" not in table
+
+
+def test_negative_gains_are_reported(tmp_path):
+    scales = np.geomspace(0.5, 16, 25)
+    rows = ["model,isr,ns,c_ref,data_scale,error"]
+    for name, gain in (("good", 0.6), ("odd", -0.05)):
+        errors = predicted_errors(scales, 2.0 ** np.arange(3), 0.5, 0.1, gain)
+        rows += [f"{name},4,3,1,{s},{e}" for s, e in zip(scales, errors)]
+    path = tmp_path / "errors.csv"
+    path.write_text("\n".join(rows))
+    out = json.loads(run("--errors", str(path), "--json").stdout)
+    assert [item["gain"] for item in out["inputs"]] == pytest.approx([0.6, -0.05], abs=1e-6)
+    assert len(out["warnings"]) == 1 and "model=odd" in out["warnings"][0]
+    assert "warning: gain -0.05 < 0 for model=odd" in run("--errors", str(path)).stdout
+
+
+def test_binomial_weights_trust_points_with_more_test_samples(tmp_path):
+    """Two points of each model are off by 0.15; with n = 10 there and 10 000 elsewhere the fit
+    all but ignores them."""
+    scales = np.geomspace(0.5, 16, 25)
+    rows = ["isr,ns,c_ref,data_scale,error,n"]
+    off = (4, 20)
+    for isr in (2.0, 4.0):
+        errors = predicted_errors(scales, isr ** (np.arange(3) / 2), 0.7, 0.05, 0.5)
+        errors[list(off)] += 0.15
+        rows += [f"{isr},3,1,{s},{e},{10 if i in off else 10000}" for i, (s, e) in enumerate(zip(scales, errors))]
+    path = tmp_path / "errors.csv"
+    path.write_text("\n".join(rows))
+    weighted = json.loads(run("--errors", str(path), "--json").stdout)
+    path.write_text("\n".join(row.rsplit(",", 1)[0] for row in rows))
+    unweighted = json.loads(run("--errors", str(path), "--json").stdout)
+    assert weighted["weighted"] and not unweighted["weighted"]
+    assert abs(weighted["tau"] - 0.7) < 0.1 * abs(unweighted["tau"] - 0.7)
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"\x00\x01binary", "is a binary file"),
+        ("isr,ns\ncaf\xe9,1\n".encode("latin-1"), "line 2: not UTF-8 text"),
+        (b"data_scale,error\n" + b"1" * 200_000 + b",0.1\n", "line 2: a field longer than"),
+    ],
+)
+def test_unreadable_errors_files_are_named(tmp_path, content, named, one_line_error):
+    path = tmp_path / "errors.csv"
+    path.write_bytes(content)
+    one_line_error(run("--errors", str(path)), "errors.csv", named)
+
+
+def test_an_excel_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    path = synthetic_csv(tmp_path)
+    path.write_text("\ufeff" + path.read_text(), encoding="utf-8")
+    result = run("--errors", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["inputs"][0]["label"]["seed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--padding", "0.3"), ("--ns", "2"), ("--kl-direction", "data-model"), ("--std", "1")]
+)
+def test_options_of_the_combined_fit_are_rejected_with_errors(tmp_path, option, value, one_line_error):
+    one_line_error(run("--errors", str(synthetic_csv(tmp_path)), option, value), option, "not to --errors")
+
+
+def test_an_unwritable_plot_is_named_before_the_fit(tmp_path, one_line_error, monkeypatch):
+    import tolerance.errors_fit
+
+    def never(*args):
+        raise AssertionError("the fit ran before the plot path was checked")
+
+    monkeypatch.setattr(tolerance.errors_fit, "fit_tau_from_errors", never)
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path / "a-file" / "fig.png"  # a folder that is a file: unwritable even for root
+    one_line_error(run("--errors", str(synthetic_csv(tmp_path)), "--plot", str(target)), str(target))
+
+
+def test_json_round_trips_through_the_result_objects(tmp_path):
+    from tolerance.result import CombinedFit, TauFromErrors
+
+    errors = json.loads(run("--errors", str(synthetic_csv(tmp_path)), "--json").stdout)
+    assert TauFromErrors.from_dict(errors).to_dict() == errors
+    combined = json.loads(run("--dist", "loguniform", "--range", "1", "2", "--range", "1", "4", "--json").stdout)
+    assert CombinedFit.from_dict(combined).to_dict() == combined

@@ -39,8 +39,8 @@ def test_malformed_files_are_named_with_line_and_value(tmp_path, text, column, m
         read_scales(path, column)
 
 
-def test_missing_file_is_a_file_not_found_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ValueError, match="absent.txt: no such file"):
         make_distribution("empirical", file=tmp_path / "absent.txt")
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from scaletol.checks import InputError
 from tolerance.errors_io import read_errors
 
 CSV_HEADER = "seed,isr,ns,c_ref,data_scale,error\n"
@@ -44,26 +45,34 @@ def test_csv_sigma_basis_is_converted_with_sigma_unit(tmp_path):
     ("text", "message"),
     [
         ("", "is empty"),
-        ("a,b\n1,2\n1,2,3,4\n", "is not a readable CSV file: .*line 3"),
+        ("a,b\n1,2\n1,2,3,4\n", "line 3: 4 fields where the header names 2"),
         ("isr,ns,c_ref,data_scale,error\n", "holds no rows"),
         ("isr,ns,data_scale,error\n2,3,1,0.1\n", "missing column.*c_ref or sigma_basis"),
         ("ns,c_ref,data_scale,error\n3,1,1,0.1\n", "missing column.*isr"),
-        (CSV_HEADER + "0,2,3,1,1,12.5\n", "row 2: column 'error' must be a finite number in \\[0, 1\\], got '12.5'"),
-        (CSV_HEADER + "0,2,3,1,-1,0.1\n", "row 2: column 'data_scale' .* > 0, got '-1'"),
-        (CSV_HEADER + "0,2,3,1,1,0.1\n0,2,3,1,two,0.1\n", "row 3: column 'data_scale' .*'two'"),
-        (CSV_HEADER + "0,2,0,1,1,0.1\n", "column 'ns' must be an integer >= 1, got '0'"),
-        (CSV_HEADER + "0,2,2.5,1,1,0.1\n", "column 'ns' must be an integer"),
-        (CSV_HEADER + "0,0.5,3,1,1,0.1\n", "column 'isr' .*>= 1, got '0.5'"),
-        (CSV_HEADER + "0,2,3,nan,1,0.1\n", "column 'c_ref'"),
+        ("isr,ns,c_ref,data_scale\n2,3,1,1\n", "exactly one of the columns error, error_pct, accuracy"),
+        ("isr,ns,c_ref,data_scale,error,accuracy\n2,3,1,1,0.1,0.9\n", "exactly one of .*found: error, accuracy"),
+        (CSV_HEADER + "0,2,3,1,1,12.5\n", r"line 2: error='12.5' must be a finite number in \[0, 1\]"),
+        (CSV_HEADER + "0,2,3,1,-1,0.1\n", r"line 2: data_scale='-1' must be a finite number in \[0.0001, 10000\]"),
+        (CSV_HEADER + "0,2,3,1,1,0.1\n0,2,3,1,two,0.1\n", "line 3: data_scale='two'"),
+        (CSV_HEADER + "0,2,3,1,1e-300,0.1\n", "line 2: data_scale='1e-300'"),
+        (CSV_HEADER + "0,2,0,1,1,0.1\n", r"ns='0' must be an integer in \[1, 16\]"),
+        (CSV_HEADER + "0,2,2.5,1,1,0.1\n", "ns='2.5' must be an integer"),
+        (CSV_HEADER + "0,0.5,3,1,1,0.1\n", r"isr='0.5' must be a finite number in \[1, "),
+        (CSV_HEADER + "0,2,3,nan,1,0.1\n", "c_ref='nan'"),
+        (
+            "model,isr,ns,c_ref,data_scale,error\na,2,3,1,1,0.1\na,4,3,1,2,0.1\n",
+            "line 3: model 'a' has isr=4 but isr=2",
+        ),
+        ("isr,ns,c_ref,data_scale,error,n\n2,3,1,1,0.1,0\n", "n='0' must be an integer in"),
     ],
 )
 def test_bad_csv_input_is_named(tmp_path, text, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         read_errors(write(tmp_path, text))
 
 
-def test_missing_file_is_a_file_not_found_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(InputError, match="absent.csv: no such file"):
         read_errors(tmp_path / "absent.csv")
 
 

@@ -1,4 +1,7 @@
 import math
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -6,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tolerance.fit as fit_module
+from scaletol.checks import InputError
 from tolerance.distributions import make_distribution
 from tolerance.fit import combined_fit, suggest, suggest_ns
 
@@ -137,19 +141,22 @@ def test_both_kl_directions_give_similar_suggestions():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"ns": 0}, "got 0"),
-        ({"ns": -3}, "got -3"),
-        ({"tau": -1.0}, "got -1.0"),
-        ({"sigma_unit": 0}, "sigma_unit"),
-        ({"isr": 0.5}, "ISR must be >= 1, got 0.5"),
-        ({"c_ref": -2.0}, "got -2.0"),
-        ({"ns": 1, "isr": 2.0}, "N_S >= 2"),
-        ({"direction": "up"}, "'up'"),
-        ({"padding": 0}, "padding"),
+        ({"ns": 0}, "ns=0 must be an integer in [1, 16]"),
+        ({"ns": -3}, "ns=-3 "),
+        ({"ns": 10**8}, "ns=100000000 "),
+        ({"tau": -1.0}, "tau=-1.0 must be a finite number in [0.02, 4]"),
+        ({"tau": 1e9}, "tau=1000000000.0 "),
+        ({"sigma_unit": 0}, "sigma_unit=0 "),
+        ({"isr": 0.5}, "isr=0.5 must be a finite number in [1, 10000]"),
+        ({"c_ref": -2.0}, "c_ref=-2.0 must be a finite number in [0.0001, 10000]"),
+        ({"ns": 1, "isr": 2.0}, "needs ns >= 2"),
+        ({"direction": "up"}, "kl_direction='up' must be one of"),
+        ({"padding": 0}, "padding=0 "),
+        ({"padding": 1e300}, "padding=1e+300 must be a finite number in (0, 2]"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=re.escape(message)):
         suggest(loguniform(1.0, 3.0), **kwargs)
 
 
@@ -184,3 +191,48 @@ def test_wider_fitting_grids_keep_the_thesis_result_within_its_tolerance():
     assert wide.tau == pytest.approx(THESIS_TAU, abs=0.01)
     for suggestion, (c_ref, isr) in zip(wide.suggestions, THESIS_C_REF_ISR):
         assert (suggestion.c_ref, suggestion.isr) == pytest.approx((c_ref, isr), abs=0.05)
+
+
+def test_combined_fit_minimises_the_sum_of_each_distributions_own_best_kl():
+    """The profiled τ is the minimum of τ ↦ Σ min KL, each minimum found by `suggest` at that τ."""
+    dists = [loguniform(1.0, 1.0), loguniform(0.5, 2.0), loguniform(2.0, 4.0)]
+    result = combined_fit(dists, 3)
+
+    def profile(tau):
+        return sum(suggest(dist, 3, tau=tau).kl for dist in dists)
+
+    at_optimum = profile(result.tau)
+    assert at_optimum == pytest.approx(result.fit.objective, rel=1e-6)
+    assert at_optimum < profile(result.tau - 0.01) and at_optimum < profile(result.tau + 0.01)
+    for dist, fitted in zip(dists, result.suggestions):
+        own = suggest(dist, 3, tau=result.tau)
+        assert (fitted.c_ref, fitted.isr) == pytest.approx((own.c_ref, own.isr), rel=1e-4)
+
+
+def test_combined_fit_cost_grows_linearly_with_the_number_of_distributions():
+    def evaluations_per_distribution(k):
+        dists = [loguniform(1.0, 1.0 + 3.0 * i / (k - 1)) for i in range(k)]
+        return combined_fit(dists, 3).fit.evaluations / k
+
+    assert evaluations_per_distribution(12) < 1.5 * evaluations_per_distribution(3)
+
+
+def test_tau_on_the_bound_of_its_search_range_is_not_a_success():
+    """One scale for 20 octaves of log-uniform data: only the widest tolerance comes close."""
+    result = combined_fit([loguniform(0.001, 20.0)], 1)
+    assert result.tau == pytest.approx(fit_module.MAX_TAU)
+    assert not result.fit.success and "bound" in result.fit.message
+    assert "tau" in result.suggestions[0].at_bound
+
+
+def test_suggest_never_imports_scipy():
+    """SciPy costs about 0.3 s of start-up; `tolcli suggest` must not pay it."""
+    code = (
+        "import sys\n"
+        "from cli.main import main\n"
+        "sys.argv = ['tolcli', 'suggest', '--dist', 'loguniform', '--range', '1', '8', '--ns', 'auto', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'), file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stderr.strip().splitlines()[-1] == "[]"

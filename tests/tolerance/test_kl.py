@@ -52,3 +52,26 @@ def test_bad_inputs_are_rejected(p, q, message):
 def test_unknown_direction_is_named():
     with pytest.raises(ValueError, match="'sideways'"):
         directed_kl(np.ones(2), np.ones(2), "sideways")
+
+
+@settings(deadline=None, max_examples=30)
+@given(p=weights, seed=st.integers(0, 2**32 - 1))
+def test_kl_matches_scipys_relative_entropy(p, seed):
+    from scipy.special import rel_entr
+
+    q = np.random.default_rng(seed).uniform(1e-6, 1e3, size=p.size)
+    expected = rel_entr(p / p.sum(), q / q.sum()).sum()
+    assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("direction", ["model-data", "data-model"])
+@pytest.mark.parametrize("name", ["loguniform", "truncnormal", "lognormal"])
+def test_the_fitting_grids_kl_is_the_kl_of_the_two_densities(name, direction):
+    from tolerance.distributions import make_distribution
+    from tolerance.grid import DENSITY_FLOOR, FitTarget
+    from tolerance.mixture import internal_scales, mixture_pdf
+
+    target = FitTarget(make_distribution(name, 1.0, 8.0))
+    scales = internal_scales(1.2, 5.0, 3)
+    model = np.maximum(mixture_pdf(target.x, scales, 0.4), DENSITY_FLOOR)
+    assert target.kl(scales, 0.4, direction) == pytest.approx(directed_kl(model, target.data, direction), rel=1e-10)

@@ -39,7 +39,8 @@ def test_bad_numbers_of_scales_are_named(ns):
 
 
 @pytest.mark.parametrize(
-    ("c_ref", "isr", "message"), [(0, 2, "c_ref"), (1, 0.5, "ISR must be >= 1, got 0.5"), (1, float("nan"), "ISR")]
+    ("c_ref", "isr", "message"),
+    [(0, 2, "c_ref=0 "), (1, 0.5, r"isr=0.5 must be a finite number ≥ 1"), (1, float("nan"), "isr=nan ")],
 )
 def test_bad_scale_parameters_are_named(c_ref, isr, message):
     with pytest.raises(ValueError, match=message):
