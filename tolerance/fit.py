@@ -71,8 +71,8 @@ def _starts(target: FitTarget, free_u: bool, free_v: bool, v_fixed: float | None
     return starts
 
 
-def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None):
-    """(u, v, at_bound, FitResult or None) minimising the KL at fixed τ."""
+def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None, start=None):
+    """(u, v, at_bound, FitResult or None) minimising the KL at fixed τ; `start`: (c_ref, isr) or None."""
     free_u = c_ref is None
     free_v = ns > 1 and isr is None
     u_fixed = None if free_u else math.log2(c_ref)
@@ -98,9 +98,13 @@ def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None):
         )
         if is_free
     ]
+    if start is None:
+        starts = _starts(target, free_u, free_v, v_fixed)
+    else:
+        starts = [[math.log2(p) for p, free in zip(start, (free_u, free_v)) if free]]
     best, fit = multistart_nelder_mead(
         objective,
-        _starts(target, free_u, free_v, v_fixed),
+        starts,
         [name for _, name, _ in free],
         [low for _, _, low in free],
         [STEP_OCTAVES] * len(free),
@@ -136,13 +140,16 @@ def suggest(
     direction: str = "model-data",
     padding: float = DEFAULT_PADDING,
     margins: tuple[float, float] = (MARGIN_BELOW, MARGIN_ABOVE),
+    start: tuple[float, float] | None = None,
 ) -> Suggestion:
     """Internal scales for `dist` at fixed τ [octaves].
 
     c_ref and ISR are fitted unless given (`isr` needs ns >= 2). sigma_unit [px]
     converts c_ref to σ_basis; padding: half-normal tail width [octaves];
     direction: "model-data" (thesis) or "data-model"; margins: how far the
-    fitting grid reaches below and above the data [octaves] (tolerance.grid).
+    fitting grid reaches below and above the data [octaves] (tolerance.grid);
+    start: (c_ref, isr) to run one optimisation from instead of the default
+    spread of starts (e.g. a nearby fit, as bootstrap refits do).
     """
     ns, tau, sigma_unit, direction, padding = _check_common(ns, tau, sigma_unit, direction, padding)
     if c_ref is not None:
@@ -154,7 +161,7 @@ def suggest(
         if isr < 1:
             raise ValueError(f"ISR must be >= 1, got {isr!r}")
     target = _target(dist, padding, margins)
-    u, v, at_bound, fit = _fit_at_tau(target, ns, tau, direction, c_ref, isr)
+    u, v, at_bound, fit = _fit_at_tau(target, ns, tau, direction, c_ref, isr, start)
     fixed = ("tau",) + tuple(name for name, value in (("c_ref", c_ref), ("isr", isr)) if value is not None)
     return Suggestion(
         dist=dist,

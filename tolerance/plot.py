@@ -20,6 +20,7 @@ from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFrom
 DATA_COLOUR = "0.55"
 MODEL_COLOUR = "tab:blue"
 BOUND_COLOUR = "tab:red"
+HISTOGRAM_COLOUR = "tab:orange"
 
 
 def _axis(ax):
@@ -95,6 +96,31 @@ def plot_suggestions(suggestions: list[Suggestion], axes=None):
     for ax in axes:
         _octave_ticks(ax, lo, hi)
     return axes
+
+
+def plot_observed(suggestion: Suggestion, ax=None, *, per_octave: int = 4, legend: bool = True):
+    """`plot_suggestion` of an empirical distribution over the histogram of its observations.
+
+    The histogram has bins of 1/per_octave octave aligned to powers of 2 and
+    is drawn as a density per octave, like the curves above it.
+    """
+    from tolerance.boxes import octave_histogram
+
+    ax = _axis(ax)
+    edges, counts = octave_histogram(suggestion.dist.scales, per_octave)
+    density = counts / (counts.sum() * (edges[1] - edges[0]))
+    ax.stairs(density, edges, fill=True, color=HISTOGRAM_COLOUR, alpha=0.45, lw=0, label="observed (histogram)")
+    plot_suggestion(suggestion, ax, legend=False)
+    top = max(ax.get_ylim()[1], 1.1 * density.max())
+    ax.set_ylim(0, top * (1.4 if legend else 1.0))
+    ax.set_title(
+        f"{suggestion.dist.scales.size} observations: N_S={suggestion.ns}, "
+        f"c_ref={suggestion.c_ref:.3g}, ISR={suggestion.isr:.3g}, tau={suggestion.tau:.3g}",
+        fontsize=9,
+    )
+    if legend:
+        ax.legend(fontsize=7, loc="upper center", ncol=2)
+    return ax
 
 
 def plot_combined(fit: CombinedFit, axes=None):
