@@ -60,7 +60,10 @@ def plot_suggestion(suggestion: Suggestion, ax=None, *, components: bool = True,
     for i, scale in enumerate(scales):
         ax.axvline(math.log2(scale), color=MODEL_COLOUR, ls="--", lw=1, label="internal scales" if i == 0 else None)
     if suggestion.dist.bounds is not None:
-        for i, bound in enumerate(suggestion.dist.bounds):
+        # an empirical distribution's open end (a tail, not a bound) gets no line
+        open_ends = getattr(suggestion.dist, "open_ends", (False, False))
+        bounds = [bound for bound, is_open in zip(suggestion.dist.bounds, open_ends) if not is_open]
+        for i, bound in enumerate(bounds):
             ax.axvline(math.log2(bound), color=BOUND_COLOUR, ls="-.", lw=1, label="data bounds" if i == 0 else None)
     _octave_ticks(ax, x[0], x[-1])
     headroom = 1.5 if legend else 1.1  # room for the legend above the curves
@@ -102,7 +105,8 @@ def plot_observed(suggestion: Suggestion, ax=None, *, per_octave: int = 4, legen
     """`plot_suggestion` of an empirical distribution over the histogram of its observations.
 
     The histogram has bins of 1/per_octave octave aligned to powers of 2 and
-    is drawn as a density per octave, like the curves above it.
+    is drawn as a density per octave, like the curves above it; the x axis
+    spans the observations and internal scales with an octave to spare.
     """
     from tolerance.boxes import octave_histogram
 
@@ -111,6 +115,8 @@ def plot_observed(suggestion: Suggestion, ax=None, *, per_octave: int = 4, legen
     density = counts / (counts.sum() * (edges[1] - edges[0]))
     ax.stairs(density, edges, fill=True, color=HISTOGRAM_COLOUR, alpha=0.45, lw=0, label="observed (histogram)")
     plot_suggestion(suggestion, ax, legend=False)
+    scales = np.log2(suggestion.internal_scales)
+    _octave_ticks(ax, min(edges[0], scales[0]) - 1.0, max(edges[-1], scales[-1]) + 1.0)
     top = max(ax.get_ylim()[1], 1.1 * density.max())
     ax.set_ylim(0, top * (1.4 if legend else 1.0))
     ax.set_title(
