@@ -229,9 +229,13 @@ class Empirical(ScaleDistribution):
         """The same estimator on a bootstrap resample (n draws with replacement).
 
         Keeps this sample's decision on which ends are open: ties in a resample
-        would make every end look bounded.
+        would make every end look bounded. A resample of one repeated value (no
+        distribution; likely only for a handful of observations) is drawn again.
         """
-        return Empirical(self.sample(self.scales.size, rng), open_ends=self.open_ends)
+        while True:
+            scales = self.sample(self.scales.size, rng)
+            if scales.min() < scales.max():
+                return Empirical(scales, open_ends=self.open_ends)
 
     def pdf(self, x):
         x = np.asarray(x, dtype=float)

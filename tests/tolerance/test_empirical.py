@@ -207,3 +207,11 @@ def test_resampling_keeps_the_ends_and_the_size():
     again = dist.resampled(np.random.default_rng(1))
     assert again.open_ends == (False, True) and again.scales.size == 300
     assert set(again.scales) <= set(observed)
+
+
+def test_a_resample_of_one_repeated_value_is_drawn_again():
+    dist = Empirical([1.0, 2.0])
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # half of all 2-draw resamples repeat one value
+        again = dist.resampled(rng)
+        assert sorted(again.scales.tolist()) == [1.0, 2.0]
