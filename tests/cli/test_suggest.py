@@ -270,10 +270,11 @@ def test_bootstrap_reports_intervals_in_table_and_json_deterministically(tmp_pat
     assert row.split()[1:] == [f"{first['isr']:.4g}", f"{interval['isr'][0]:.4g}", f"{interval['isr'][1]:.4g}"]
 
 
-def test_plot_with_boxes_writes_a_png(tmp_path):
+@pytest.mark.parametrize("ns", ["3", "auto"])
+def test_plot_with_boxes_writes_a_png(tmp_path, ns):
     path = write_coco(tmp_path / "instances.json", box_sides(40))
     figure = tmp_path / "boxes.png"
-    result = run("--dist", "empirical", "--boxes", str(path), "--ref-size", "32", "--plot", str(figure))
+    result = run("--dist", "empirical", "--boxes", str(path), "--ref-size", "32", "--ns", ns, "--plot", str(figure))
     assert result.exit_code == 0, result.stderr
     assert figure.read_bytes()[:8] == PNG_MAGIC
 
