@@ -19,6 +19,7 @@ Bad files raise one-line InputErrors that name the file.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -42,6 +43,22 @@ def read_text(path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})") from None
+
+
+def read_csv(path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """(column names, [(line number, row as a dict)]) of the UTF-8 CSV file `path`.
+
+    InputError naming the file (and line) for text that is not UTF-8 or not CSV
+    (e.g. a field longer than the csv module's limit of 131 072 characters).
+    """
+    path = os.fspath(path)
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    try:
+        columns = list(reader.fieldnames or [])
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise InputError(f"{path} line {reader.line_num + 1}: not valid CSV ({exc})") from None
+    return columns, rows
 
 
 def box_format(path) -> str:
@@ -172,13 +189,12 @@ def read_yolo(folder, image_size: float) -> np.ndarray:
 def read_box_csv(path) -> np.ndarray:
     """Box sizes [px] of a CSV file with `width` and `height` columns in px."""
     path = os.fspath(path)
-    reader = csv.DictReader(read_text(path).splitlines())
-    columns = reader.fieldnames or []
+    columns, rows = read_csv(path)
     missing = [name for name in ("width", "height") if name not in columns]
     if missing:
         raise InputError(f"{path}: no column {', '.join(map(repr, missing))} (columns: {', '.join(columns) or 'none'})")
     widths, heights = [], []
-    for line_number, row in enumerate(reader, start=2):
+    for line_number, row in rows:
         cells = [(row["width"] or "").strip(), (row["height"] or "").strip()]
         if not any(cells):
             continue

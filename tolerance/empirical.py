@@ -35,7 +35,6 @@ support; `pdf` interpolates the table, so large files stay fast.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 
@@ -59,19 +58,17 @@ def read_scales(path, column: str | None = None) -> np.ndarray:
     for anything that is not a finite number > 0, a file that is not UTF-8
     text, or a file without scales.
     """
-    from tolerance.boxes import read_text
+    from tolerance.boxes import read_csv, read_text
 
     path = os.fspath(path)
-    lines = read_text(path).splitlines()
     if column is None:
-        cells = [(n, line.strip()) for n, line in enumerate(lines, start=1)]
+        cells = [(n, line.strip()) for n, line in enumerate(read_text(path).splitlines(), start=1)]
         hint = " (for a CSV file name its column with --column)"
     else:
-        reader = csv.DictReader(lines)
-        if reader.fieldnames is None or column not in reader.fieldnames:
-            found = ", ".join(reader.fieldnames or []) or "none"
-            raise InputError(f"{path}: no column {column!r} (columns: {found})")
-        cells = [(n, (row[column] or "").strip()) for n, row in enumerate(reader, start=2)]
+        columns, rows = read_csv(path)
+        if column not in columns:
+            raise InputError(f"{path}: no column {column!r} (columns: {', '.join(columns) or 'none'})")
+        cells = [(n, (row[column] or "").strip()) for n, row in rows]
         hint = ""
     scales = []
     for line, text in cells:

@@ -139,6 +139,7 @@ def test_csv_widths_and_heights(tmp_path):
         ("width,height\n3,-2\n", "line 2: height=-2.0 must be a finite number >= 0"),
         ("width,height\n3,tall\n", "line 2: height='tall' must be a number"),
         ("width,height\n3,inf\n", "height=inf must be a finite number"),
+        ("width,height\n3,4\n5," + "9" * 140_000 + "\n", r"line 3: not valid CSV \(field larger than field limit"),
     ],
 )
 def test_bad_csv_files_name_the_file(tmp_path, content, message):

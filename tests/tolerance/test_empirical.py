@@ -41,6 +41,7 @@ def test_an_excel_byte_order_mark_does_not_hide_the_first_column(tmp_path):
         ("id,scale\na,1\n", None, "'id,scale' is not a number .*--column"),
         ("id,scale\na,1\n", "width", "no column 'width' .*id, scale"),
         ("id,scale\na,1\nb,x\n", "scale", "line 3: 'x'"),
+        ("id,scale\na,1\nb," + "1" * 140_000 + "\n", "scale", r"line 3: not valid CSV \(field larger"),
     ],
 )
 def test_malformed_files_are_named_with_line_and_value(tmp_path, text, column, message):
