@@ -18,8 +18,6 @@ Bad files raise one-line InputErrors that name the file.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
@@ -29,36 +27,10 @@ import numpy as np
 
 from scaletol.checks import InputError, check_positive
 from tolerance.result import format_table
+from tolerance.textfiles import read_csv, read_text
 
 COCO_SMALL = 32.0  # px: COCO's "small" objects have areas below 32², "large" above 96²
 COCO_LARGE = 96.0
-
-
-def read_text(path) -> str:
-    """The UTF-8 text of `path` (a byte-order mark is dropped); InputError naming the file otherwise."""
-    path = os.fspath(path)
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})") from None
-
-
-def read_csv(path) -> tuple[list[str], list[tuple[int, dict]]]:
-    """(column names, [(line number, row as a dict)]) of the UTF-8 CSV file `path`.
-
-    InputError naming the file (and line) for text that is not UTF-8 or not CSV
-    (e.g. a field longer than the csv module's limit of 131 072 characters).
-    """
-    path = os.fspath(path)
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
-    try:
-        columns = list(reader.fieldnames or [])
-        rows = [(reader.line_num, row) for row in reader]
-    except csv.Error as exc:
-        raise InputError(f"{path} line {reader.line_num + 1}: not valid CSV ({exc})") from None
-    return columns, rows
 
 
 def box_format(path) -> str:

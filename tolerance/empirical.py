@@ -42,6 +42,7 @@ import numpy as np
 
 from scaletol.checks import InputError
 from tolerance.distributions import ScaleDistribution
+from tolerance.textfiles import read_csv, read_text
 
 BANDWIDTH_FACTOR = 0.9  # Silverman's rule of thumb
 IQR_PER_STD = 1.349  # interquartile range of a unit normal
@@ -58,8 +59,6 @@ def read_scales(path, column: str | None = None) -> np.ndarray:
     for anything that is not a finite number > 0, a file that is not UTF-8
     text, or a file without scales.
     """
-    from tolerance.boxes import read_csv, read_text
-
     path = os.fspath(path)
     if column is None:
         cells = [(n, line.strip()) for n, line in enumerate(read_text(path).splitlines(), start=1)]
