@@ -106,6 +106,7 @@ def box_options(command):
             "boxes_path",
             type=click.Path(exists=True),
             default=None,
+            metavar="FILE|FOLDER",
             help="empirical: object sizes from annotations: a COCO .json file, a YOLO label folder "
             "or a .csv with width,height [px]; size = sqrt(w*h).",
         ),
@@ -113,18 +114,21 @@ def box_options(command):
             "--category",
             "categories",
             multiple=True,
+            metavar="NAME",
             help="--boxes COCO: keep only this category name (repeatable).",
         ),
         click.option(
             "--image-size",
             type=float,
             default=None,
+            metavar="PX",
             help="--boxes YOLO: side [px] of the image the network sees (YOLO boxes are normalised).",
         ),
         click.option(
             "--ref-size",
             type=float,
             default=None,
+            metavar="PX",
             help="--boxes: object size [px] that sigma_unit suits; data scale = size / ref-size.",
         ),
         click.option(
@@ -132,6 +136,7 @@ def box_options(command):
             "resamples",
             type=int,
             default=None,
+            metavar="N",
             help=f"empirical: refit on N resamples of the observations and report 2.5-97.5 % intervals "
             f"of c_ref, ISR and sigma_basis (N in [{bootstrap.MIN_RESAMPLES}, {bootstrap.MAX_RESAMPLES}]).",
         ),
