@@ -26,17 +26,17 @@ MAX_FILE_BYTES = 128 * 2**20
 MAX_FIELD_CHARS = 10_000  # no number or name needs more
 
 
-def read_text(path: str | os.PathLike) -> str:
+def read_text(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     """The decoded text of `path`; InputError naming the file if it is missing,
-    too large, binary or not UTF-8/UTF-16 text."""
+    larger than `max_bytes`, binary or not UTF-8/UTF-16 text."""
     name = os.fspath(path)
     if not os.path.exists(name):
         raise InputError(f"{name}: no such file")
     if not os.path.isfile(name):
         raise InputError(f"{name} is not a file")
     size = os.path.getsize(name)
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"{name} has {size} bytes; a table must have at most {MAX_FILE_BYTES}")
+    if size > max_bytes:
+        raise InputError(f"{name} has {size} bytes; it must have at most {max_bytes}")
     try:
         with open(name, "rb") as handle:
             data = handle.read()

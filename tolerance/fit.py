@@ -92,14 +92,14 @@ def _starts(target: FitTarget, free_u: bool, free_v: bool, v_fixed: float | None
     return starts
 
 
-def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None, warm=None, tolerances=(XATOL, FATOL)):
+def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None, warm=None, start=None, tolerances=(XATOL, FATOL)):
     """(u, v, at_bound, FitResult or None) minimising the KL at fixed τ.
 
     tolerances: (octaves, nats) that end Nelder–Mead (tolerance.optimise).
 
     warm: (u, v, simplex edge) from a neighbouring τ's optimum: the only start,
     instead of the spread of cold starts; moved off the ISR bound so that no
-    start sits at ISR <= MIN_ISR.
+    start sits at ISR <= MIN_ISR. start: (c_ref, isr), the only start otherwise.
     """
     free_u = c_ref is None
     free_v = ns > 1 and isr is None
@@ -126,12 +126,14 @@ def _fit_at_tau(target, ns, tau, direction, c_ref=None, isr=None, warm=None, tol
         )
         if is_free
     ]
-    if warm is None:
-        starts, step = _starts(target, free_u, free_v, v_fixed), STEP_OCTAVES
-    else:
+    if warm is not None:
         u0, v0, step = warm
         v0 = max(v0, _LOG2_MIN_ISR + step)
         starts = [[p for p, is_free in ((u0, free_u), (v0, free_v)) if is_free]]
+    elif start is not None:
+        starts, step = [[math.log2(p) for p, free in zip(start, (free_u, free_v)) if free]], STEP_OCTAVES
+    else:
+        starts, step = _starts(target, free_u, free_v, v_fixed), STEP_OCTAVES
     best, fit = multistart_nelder_mead(
         objective,
         starts,
@@ -176,13 +178,16 @@ def suggest(
     direction: str = "model-data",
     padding: float = DEFAULT_PADDING,
     margins: tuple[float, float] = (MARGIN_BELOW, MARGIN_ABOVE),
+    start: tuple[float, float] | None = None,
 ) -> Suggestion:
     """Internal scales for `dist` at fixed τ [octaves].
 
     c_ref and ISR are fitted unless given (`isr` needs ns >= 2). sigma_unit [px]
     converts c_ref to σ_basis; padding: half-normal tail width [octaves];
     direction: "model-data" (thesis) or "data-model"; margins: how far the
-    fitting grid reaches below and above the data [octaves] (tolerance.grid).
+    fitting grid reaches below and above the data [octaves] (tolerance.grid);
+    start: (c_ref, isr) to run one optimisation from instead of the default
+    spread of starts (e.g. a nearby fit, as bootstrap refits do).
     Valid ranges: ns in [1, MAX_NS], tau in TAU_LIMITS, c_ref in SCALE_LIMITS,
     isr in [1, MAX_ISR], sigma_unit in (0, MAX_SIGMA_UNIT], padding in
     (0, MAX_PADDING]; InputError naming the value otherwise.
@@ -196,7 +201,7 @@ def suggest(
         if ns == 1:
             raise InputError(f"isr={isr!r} needs ns >= 2 (one internal scale has ISR 1)")
     target = _target(dist, padding, margins)
-    u, v, at_bound, fit = _fit_at_tau(target, ns, tau, direction, c_ref, isr)
+    u, v, at_bound, fit = _fit_at_tau(target, ns, tau, direction, c_ref, isr, start=start)
     fixed = ("tau",) + tuple(name for name, value in (("c_ref", c_ref), ("isr", isr)) if value is not None)
     return Suggestion(
         dist=dist,

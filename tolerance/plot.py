@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scaletol.figures import axis_or_new, save_figure  # noqa: F401 (cli.suggest saves through here)
+from scaletol.checks import InputError
+from scaletol.figures import axis_or_new
+from tolerance.empirical import Empirical
 from tolerance.grid import FitTarget
 from tolerance.mixture import component_pdfs, mixture_pdf
 from tolerance.result import KL_LABELS, CombinedFit, NsScan, Suggestion, TauFromErrors, label_text
@@ -26,6 +28,7 @@ DATA_COLOUR = "0.55"
 MODEL_COLOUR = "tab:blue"
 BOUND_COLOUR = "tab:red"
 DPI = 150  # of the figures made by figure_with_axes
+HISTOGRAM_COLOUR = "tab:orange"
 
 
 def _octave_ticks(ax, lo: float, hi: float) -> None:
@@ -59,7 +62,10 @@ def plot_suggestion(
     for i, scale in enumerate(scales):
         ax.axvline(math.log2(scale), color=MODEL_COLOUR, ls="--", lw=1, label="internal scales" if i == 0 else None)
     if suggestion.dist.bounds is not None:
-        for i, bound in enumerate(suggestion.dist.bounds):
+        # an empirical distribution's open end (a tail, not a bound) gets no line
+        open_ends = getattr(suggestion.dist, "open_ends", (False, False))
+        bounds = [bound for bound, is_open in zip(suggestion.dist.bounds, open_ends) if not is_open]
+        for i, bound in enumerate(bounds):
             ax.axvline(math.log2(bound), color=BOUND_COLOUR, ls="-.", lw=1, label="data bounds" if i == 0 else None)
     _octave_ticks(ax, x[0], x[-1])
     headroom = 1.5 if legend else 1.1  # room for the legend above the curves
@@ -95,6 +101,37 @@ def plot_suggestions(suggestions: list[Suggestion], axes: np.ndarray | None = No
     for ax in axes:
         _octave_ticks(ax, lo, hi)
     return axes
+
+
+def plot_observed(suggestion: Suggestion, ax: Axes | None = None, *, per_octave: int = 4, legend: bool = True) -> Axes:
+    """`plot_suggestion` of an empirical distribution over the histogram of its observations.
+
+    The histogram has bins of 1/per_octave octave aligned to powers of 2 and
+    is drawn as a density per octave, like the curves above it; the x axis
+    spans the observations and internal scales with an octave to spare.
+    """
+    from tolerance.boxes import octave_histogram
+
+    observed = suggestion.dist
+    if not isinstance(observed, Empirical):
+        raise InputError(f"dist={observed.name!r} must be 'empirical': only observations have a histogram")
+    ax = axis_or_new(ax)
+    edges, counts = octave_histogram(observed.scales, per_octave)
+    density = counts / (counts.sum() * (edges[1] - edges[0]))
+    ax.stairs(density, edges, fill=True, color=HISTOGRAM_COLOUR, alpha=0.45, lw=0, label="observed (histogram)")
+    plot_suggestion(suggestion, ax, legend=False)
+    scales = np.log2(suggestion.internal_scales)
+    _octave_ticks(ax, min(edges[0], scales[0]) - 1.0, max(edges[-1], scales[-1]) + 1.0)
+    top = max(ax.get_ylim()[1], 1.1 * density.max())
+    ax.set_ylim(0, top * (1.4 if legend else 1.0))
+    ax.set_title(
+        f"{observed.scales.size} observations: N_S={suggestion.ns}, "
+        f"c_ref={suggestion.c_ref:.3g}, ISR={suggestion.isr:.3g}, tau={suggestion.tau:.3g}",
+        fontsize=9,
+    )
+    if legend:
+        ax.legend(fontsize=7, loc="upper center", ncol=2)
+    return ax
 
 
 def plot_combined(fit: CombinedFit, axes: np.ndarray | None = None) -> np.ndarray:

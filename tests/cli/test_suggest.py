@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -99,7 +100,14 @@ def test_empirical_file_and_column(tmp_path):
     path = tmp_path / "boxes.csv"
     path.write_text("id,scale\n" + "\n".join(f"{i},{1 + 7 * i / 99}" for i in range(100)))
     out = json.loads(run("--dist", "empirical", "--file", str(path), "--column", "scale", "--json").stdout)
-    assert out["dist"] == "empirical" and out["range"] == pytest.approx([1.0, 8.0])
+    assert out["dist"] == "empirical"
+    assert (out["distribution"]["lo"], out["distribution"]["hi"]) == pytest.approx((1.0, 8.0))
+    assert out["distribution"]["n"] == 100
+    # the range is the estimate's support: the bounds lie about one spacing past the outermost scales
+    lo, hi = out["range"]
+    assert 1.0 / 2**0.11 < lo < 1.0 and 8.0 < hi < 8.0 * 2**0.02
+    table = run("--dist", "empirical", "--file", str(path), "--column", "scale").stdout
+    assert table.splitlines()[0].startswith("empirical: 100 observations, scales 1 to 8; lower end bounded")
 
 
 def test_plot_writes_a_png(tmp_path):
@@ -223,7 +231,8 @@ def test_an_excel_byte_order_mark_does_not_hide_the_first_column(tmp_path):
     path.write_text("\ufeffscale,id\n" + "\n".join(f"{1 + 7 * i / 99},{i}" for i in range(100)), encoding="utf-8")
     result = run("--dist", "empirical", "--file", str(path), "--column", "scale", "--json")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["range"] == pytest.approx([1.0, 8.0])
+    observed = json.loads(result.stdout)["distribution"]
+    assert (observed["n"], observed["lo"], observed["hi"]) == (100, pytest.approx(1.0), pytest.approx(8.0))
 
 
 def test_an_unwritable_plot_is_named_before_any_work(tmp_path, one_line_error, monkeypatch):
@@ -255,3 +264,134 @@ def test_successful_runs_print_no_warnings_and_json_without_infinities():
         result = run(*args)
         assert result.exit_code == 0 and result.stderr == "", result.stderr
         json.loads(result.stdout, parse_constant=reject)
+
+
+def write_coco(path, sizes, *, categories=(("person", 1),), crowd_size=None):
+    """A COCO file with square boxes of the given sides [px], category ids cycling."""
+    ids = [cid for _, cid in categories]
+    annotations = [
+        {"id": i, "bbox": [0, 0, size, size], "category_id": ids[i % len(ids)], "iscrowd": 0}
+        for i, size in enumerate(sizes)
+    ]
+    if crowd_size is not None:
+        annotations.append({"id": -1, "bbox": [0, 0, crowd_size, crowd_size], "category_id": ids[0], "iscrowd": 1})
+    categories = [{"id": cid, "name": name} for name, cid in categories]
+    path.write_text(json.dumps({"images": [], "annotations": annotations, "categories": categories}))
+    return path
+
+
+def box_sides(n, seed=0):
+    """n sides [px] log-uniform over [16, 128]."""
+    return (16 * 2 ** np.random.default_rng(seed).uniform(0, 3, size=n)).round(2).tolist()
+
+
+def test_boxes_print_counts_and_histogram_before_the_fit(tmp_path):
+    sides = [20, 30, 40, 50, 60, 70, 100, 120] + box_sides(40)
+    path = write_coco(tmp_path / "instances.json", sides, crowd_size=400)
+    result = run("--dist", "empirical", "--boxes", str(path), "--ref-size", "32")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    small = sum(s < 32 for s in sides)
+    large = sum(s > 96 for s in sides)
+    medium = 48 - small - large
+    assert lines[0].startswith(f"48 objects in {path}: {small} small (< 32 px), {medium} medium, {large} large")
+    histogram = {line.split(")")[0].strip() + ")": int(line.split()[4]) for line in lines[2:5]}
+    scales = np.array(sides) / 32
+    assert histogram == {
+        "[0.5, 1)": int(np.sum(scales < 1)),
+        "[1, 2)": int(np.sum((scales >= 1) & (scales < 2))),
+        "[2, 4)": int(np.sum(scales >= 2)),
+    }
+    assert any(line.startswith("empirical: 48 observations") for line in lines)
+    assert any(line.startswith("empirical  [") for line in lines)  # the suggestion table follows
+
+
+def test_boxes_json_carries_the_counts_and_the_scales_are_sizes_over_ref_size(tmp_path):
+    sides = box_sides(60)
+    path = write_coco(tmp_path / "instances.json", sides, categories=(("person", 1), ("car", 2)))
+    out = json.loads(run("--dist", "empirical", "--boxes", str(path), "--ref-size", "16", "--json").stdout)
+    assert out["boxes"]["count"] == 60 and out["distribution"]["n"] == 60
+    assert out["distribution"]["lo"] == pytest.approx(min(sides) / 16)
+    assert sum(item["count"] for item in out["boxes"]["histogram"]) == 60
+    cars = json.loads(
+        run("--dist", "empirical", "--boxes", str(path), "--ref-size", "16", "--category", "car", "--json").stdout
+    )
+    assert cars["boxes"]["count"] == 30
+    assert cars["distribution"]["hi"] == pytest.approx(max(sides[1::2]) / 16)
+
+
+def test_boxes_from_yolo_labels_and_csv(tmp_path):
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    sides = box_sides(30, seed=1)
+    for i, side in enumerate(sides):
+        (labels / f"img{i}.txt").write_text(f"0 0.5 0.5 {side / 640} {side / 640}\n")
+    yolo = json.loads(
+        run("--dist", "empirical", "--boxes", str(labels), "--image-size", "640", "--ref-size", "16", "--json").stdout
+    )
+    csv_path = tmp_path / "boxes.csv"
+    csv_path.write_text("width,height\n" + "\n".join(f"{s},{s}" for s in sides))
+    from_csv = json.loads(run("--dist", "empirical", "--boxes", str(csv_path), "--ref-size", "16", "--json").stdout)
+    assert yolo["boxes"]["count"] == from_csv["boxes"]["count"] == 30
+    assert yolo["c_ref"] == pytest.approx(from_csv["c_ref"], rel=1e-6)
+    assert yolo["isr"] == pytest.approx(from_csv["isr"], rel=1e-6)
+
+
+def test_bootstrap_reports_intervals_in_table_and_json_deterministically(tmp_path):
+    path = tmp_path / "scales.txt"
+    path.write_text("\n".join(str(2 ** (3 * (i + 0.5) / 50)) for i in range(50)))
+    args = ("--dist", "empirical", "--file", str(path), "--bootstrap", "40", "--seed", "3")
+    first = json.loads(run(*args, "--json").stdout)
+    again = json.loads(run(*args, "--json").stdout)
+    other = json.loads(run(*args[:-1], "4", "--json").stdout)
+    interval = first["bootstrap"]
+    assert interval == again["bootstrap"] and interval != other["bootstrap"]
+    assert (interval["resamples"], interval["seed"], interval["percentiles"]) == (40, 3, [2.5, 97.5])
+    for name in ("c_ref", "isr", "sigma_basis"):
+        low, high = interval[name]
+        assert low <= first[name] <= high
+    assert interval["sigma_basis"] == pytest.approx([2.0 * v for v in interval["c_ref"]])
+    result = run(*args, "--quiet")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert "bootstrap: 40 resamples of the 50 observations (seed 3)" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("ISR"))
+    assert row.split()[1:] == [f"{first['isr']:.4g}", f"{interval['isr'][0]:.4g}", f"{interval['isr'][1]:.4g}"]
+
+
+@pytest.mark.parametrize("ns", ["3", "auto"])
+def test_plot_with_boxes_writes_a_png(tmp_path, ns):
+    path = write_coco(tmp_path / "instances.json", box_sides(40))
+    figure = tmp_path / "boxes.png"
+    result = run("--dist", "empirical", "--boxes", str(path), "--ref-size", "32", "--ns", ns, "--plot", str(figure))
+    assert result.exit_code == 0, result.stderr
+    assert figure.read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--dist", "empirical", "--boxes", "{coco}"], "needs --ref-size"),
+        (["--dist", "empirical", "--boxes", "{coco}", "--ref-size", "0"], "--ref-size=0.0 must be"),
+        (["--dist", "loguniform", "--range", "1", "2", "--boxes", "{coco}", "--ref-size", "8"], "--dist empirical"),
+        (["--dist", "empirical", "--boxes", "{coco}", "--file", "{coco}", "--ref-size", "8"], "give one"),
+        (["--dist", "empirical", "--boxes", "{coco}", "--ref-size", "8", "--category", "cat"], "(categories: person)"),
+        (["--dist", "empirical", "--boxes", "{coco}", "--ref-size", "8", "--image-size", "64"], "YOLO"),
+        (["--dist", "empirical", "--boxes", "{latin1}", "--ref-size", "8"], "latin1.json line 1: not UTF-8"),
+        (["--dist", "empirical", "--boxes", "{broken}", "--ref-size", "8"], "broken.json: not valid JSON"),
+        (["--dist", "loguniform", "--range", "1", "2", "--image-size", "64"], "--image-size=64.0 applies to --boxes"),
+        (["--dist", "loguniform", "--range", "1", "2", "--bootstrap", "50"], "needs --dist empirical"),
+        (["--dist", "empirical", "--boxes", "{coco}", "--ref-size", "8", "--bootstrap", "5"], "--bootstrap=5 must be"),
+        (["--dist", "loguniform", "--range", "1", "2", "--seed", "4"], "--seed=4 applies to --bootstrap only"),
+    ],
+)
+def test_bad_box_and_bootstrap_options_are_one_line_errors(tmp_path, args, named, one_line_error):
+    files = {
+        "coco": write_coco(tmp_path / "instances.json", box_sides(30)),
+        "latin1": tmp_path / "latin1.json",
+        "broken": tmp_path / "broken.json",
+    }
+    files["latin1"].write_bytes('{"annotations": [], "info": "caf\u00e9"}'.encode("latin-1"))
+    files["broken"].write_text('{"annotations": [1,')
+    result = run(*[arg.format(**{k: str(v) for k, v in files.items()}) for arg in args])
+    one_line_error(result, named)
+    assert result.stdout == ""

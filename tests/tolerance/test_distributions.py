@@ -40,7 +40,10 @@ def test_empirical_density_integrates_to_one(seed, n):
     scales = np.exp2(np.random.default_rng(seed).normal(1.0, 0.7, size=n))
     if np.unique(scales).size < 2:
         return
-    assert total_mass(Empirical(scales)) == pytest.approx(1.0, abs=1e-6)
+    dist = Empirical(scales)  # linear between tabulated points: quad needs those kinks
+    kinks = dist.table_x[1:-1]
+    mass = integrate.quad(dist.pdf, *dist.log2_extent(), points=kinks, limit=kinks.size + 50)[0]
+    assert mass == pytest.approx(1.0, abs=1e-6)
 
 
 def test_bounded_densities_vanish_outside_their_bounds():
