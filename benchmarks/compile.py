@@ -4,11 +4,12 @@ network, batch 32 of 168×168, learnable ISR, kernel 49 px).
     python benchmarks/compile.py [--model toy-isr] [--batch 32] [--steps 5] [--backend inductor] [--json]
 
 A step is forward, cross-entropy, backward and an Adam step (the scales move,
-as in training). Prints ms per step (best of --steps after a warm-up step;
-the compiled model's first step, which compiles, is timed apart), the graph
-count and graph breaks (``torch._dynamo.explain``), how many graphs were
-compiled over all steps (a recompilation adds some) and the largest difference
-between eager and compiled losses over the steps.
+as in training). Eager and compiled steps alternate. Prints ms per step (best
+of --steps after a warm-up step; the compiled model's first step, which
+compiles, is timed apart), the graph count and graph breaks
+(``torch._dynamo.explain``), how many graphs were compiled over all steps (a
+recompilation adds some) and the largest difference between eager and
+compiled losses over the steps.
 """
 
 import argparse
@@ -24,19 +25,19 @@ from sesn.models import make_model, model_spec
 IMAGE_SIZE = {"dynamic-mnist": 168, "mnist-scale": 28}
 
 
-def losses_and_times(model, forward, x, y, steps):
-    """Per-step losses and wall seconds of ``steps`` + 1 training steps."""
+def stepper(model, forward, x, y):
+    """A function running one training step; returns (loss, wall seconds)."""
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    losses, seconds = [], []
-    for _ in range(steps + 1):
+
+    def step():
         start = time.perf_counter()
         loss = F.cross_entropy(forward(x), y)
         loss.backward()
         optimiser.step()
         optimiser.zero_grad()
-        seconds.append(time.perf_counter() - start)
-        losses.append(loss.item())
-    return losses, seconds
+        return loss.item(), time.perf_counter() - start
+
+    return step
 
 
 def main():
@@ -56,8 +57,6 @@ def main():
 
     torch.manual_seed(0)
     eager = make_model(args.model)
-    eager_losses, eager_seconds = losses_and_times(eager, eager, x, y, args.steps)
-
     torch.manual_seed(0)
     model = make_model(args.model)
     explanation = torch._dynamo.explain(model)(x)
@@ -68,8 +67,10 @@ def main():
         graphs["n"] += 1
         return torch._dynamo.lookup_backend(args.backend)(gm, example_inputs)
 
-    compiled = torch.compile(model, backend=counting_backend)
-    losses, seconds = losses_and_times(model, compiled, x, y, args.steps)
+    steps = (stepper(eager, eager, x, y), stepper(model, torch.compile(model, backend=counting_backend), x, y))
+    # alternate the two, so that load from other processes hits both alike
+    results = [[step() for step in steps] for _ in range(args.steps + 1)]
+    (eager_losses, eager_seconds), (losses, seconds) = (zip(*column) for column in zip(*results))
     row = {
         "model": args.model,
         "batch": args.batch,

@@ -26,10 +26,12 @@ from sesn.nn.basis import SeparableBasis
 CACHE_BYTES = 16 * 2**20  # working set aimed at per chunk (within the 32 MiB L3 cache)
 
 
+@torch.compiler.assume_constant_result
 def padded_length(n: int, size: int, real: bool) -> int:
     """FFT length for n pixels and kernel size l: no wrap-around reaches the
     output. ``scipy.fft.next_fast_len``: 5-smooth for real transforms (rfft),
-    11-smooth for complex ones."""
+    11-smooth for complex ones. A constant to torch.compile (which cannot
+    trace scipy), recomputed when the input size changes."""
     return next_fast_len(n + size // 2, real=real)
 
 

@@ -42,8 +42,9 @@ def fresh_dynamo():
     torch._dynamo.reset()
 
 
-def test_one_graph_break_and_no_recompilation_after_optimiser_steps():
-    model = tiny_toy("auto")
+@pytest.mark.parametrize("path", ["direct", "separable"])
+def test_one_graph_break_and_no_recompilation_after_optimiser_steps(path):
+    model = tiny_toy(path)
     explanation = torch._dynamo.explain(model)(torch.randn(4, 1, 24, 24))
     assert explanation.graph_break_count == 1  # the basis, built outside the graph
     counter = CompileCounter()
