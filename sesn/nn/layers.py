@@ -133,7 +133,7 @@ class _BasisConv(nn.Module):
         shape = (x.shape[0], self.in_channels, self.in_scales, self.span, self.out_channels, n_scales)
         shape += (x.shape[-2], x.shape[-1], size, self.stride, n_atoms, self.spec.num_functions)
         training = torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)
-        key = (type(self).__name__, x.device, x.dtype, training, shape)
+        key = (type(self).__name__, x.device, x.dtype, _autocast_dtype(x), training, shape)
         costs = weighted_costs(*shape)
         run_path = (lambda path: self._run_path(path, x, atoms, training)) if measure else None
         return pick_path(key, costs, run_path)

@@ -6,12 +6,14 @@ pass on either path, including the work that does not grow with the batch
 the forward on either path, so it cancels. The separable path does far fewer
 operations on large kernels, but FFTs and complex products run well below the
 FLOP rate of a direct convolution, so its three parts are weighted by
-``SEPARABLE_PENALTIES``, fitted (least squares in the log of the time ratio) to
-the reduced grid of ``benchmarks/path_choice.py`` on the 2-core CPU, where the
-fitted rule is within 2.3× of the measured ratio but for one shape (5.4×).
+``SEPARABLE_PENALTIES``, fitted (least squares in the log of the time ratio)
+to a first, larger-shaped run of ``benchmarks/path_choice.py`` on the 2-core
+CPU. On the run of the reduced grid the rule's ratio is within 5.6× of the
+measured one, and wherever it lies outside the measuring zone it picks the
+faster path.
 
 ``path="auto"`` layers call ``pick_path``: like ``cudnn.benchmark``, the first
-call with a new shape signature (device, dtype, grad mode, input shape, kernel
+call with a new shape signature (device, dtype and autocast dtype, grad mode, input shape, kernel
 size, stride, layer sizes) times both paths once, when the rule's two weighted
 estimates lie within a factor ``MEASURE_WITHIN`` of each other, and remembers
 the faster for the rest of the process; far from the boundary the rule decides
