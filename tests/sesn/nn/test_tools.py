@@ -40,10 +40,10 @@ def test_jit_trace_of_a_layer_equals_eager_on_new_inputs(path):
     x = torch.randn(2, 1, 20, 18)
     with pytest.warns(torch.jit.TracerWarning):  # the kernel size is read from the scales
         traced = torch.jit.trace(lift, x)
-    other = torch.randn(3, 1, 20, 18)
-    expected = lift(other)
-    assert traced(other).shape == expected.shape == (3, 4, 3, 20, 18)
-    torch.testing.assert_close(traced(other), expected, rtol=1e-5, atol=1e-5)
+    for other in (torch.randn(3, 1, 20, 18), torch.randn(1, 1, 31, 25)):  # another batch, another size
+        expected = lift(other)
+        assert traced(other).shape == expected.shape == (other.shape[0], 4, 3, *other.shape[-2:])
+        torch.testing.assert_close(traced(other), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
