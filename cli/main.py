@@ -32,8 +32,8 @@ COMMANDS = {
     "validate": "cli.validate:validate",
 }
 
-# Exceptions that mean "the user asked for something impossible".
-USER_ERRORS = (ValueError, OSError, click.ClickException)
+# Exceptions that mean "the user asked for something impossible"; any other is a bug.
+USER_ERRORS = (InputError, click.ClickException)
 
 
 class LazyGroup(click.Group):
@@ -90,15 +90,11 @@ def _report_request() -> str:
 
 def _fail(exc: BaseException) -> int:
     """Print `exc` as one line on stderr; return the exit status."""
-    if isinstance(exc, InputError):
-        message, status = str(exc), 2
-    elif isinstance(exc, click.ClickException):
+    if isinstance(exc, click.ClickException):
         message = exc.format_message()
         status = exc.exit_code if isinstance(exc, click.UsageError) else 2
-    elif isinstance(exc, FileNotFoundError) and exc.filename:
-        message, status = f"no such file: {exc.filename}", 2
     else:
-        message, status = str(exc) or type(exc).__name__, 2
+        message, status = str(exc), 2
     click.echo("tolcli: error: " + " ".join(message.split()), err=True)
     return status
 

@@ -14,6 +14,7 @@ from scaletol import __version__ as __version__
 if TYPE_CHECKING:
     from sesn.models import MODELS, make_model
     from sesn.nn.equivariance import check_equivariance, smooth_noise
+    from sesn.nn.export import FrozenScales, export
     from sesn.nn.layers import ScaleBatchNorm, ScaleConv1x1, ScaleConvHH, ScaleConvZ2H, ScaleProjection
     from sesn.nn.scales import InternalScales, scale_parameters
     from sesn.nn.state import StateMismatchError
@@ -27,10 +28,12 @@ _HOMES = {
     ),
     **dict.fromkeys(("InternalScales", "scale_parameters"), "sesn.nn.scales"),
     "StateMismatchError": "sesn.nn.state",
+    **dict.fromkeys(("FrozenScales", "export"), "sesn.nn.export"),
 }
 
 __all__ = [
     "MODELS",
+    "FrozenScales",
     "InternalScales",
     "ScaleBatchNorm",
     "ScaleConv1x1",
@@ -40,6 +43,7 @@ __all__ = [
     "StateMismatchError",
     "__version__",
     "check_equivariance",
+    "export",
     "make_model",
     "scale_parameters",
     "smooth_noise",

@@ -8,7 +8,7 @@ Anything different (an optimiser step, ``.to()``, ``load_state_dict``, entering
 ``no_grad``) drops every entry. A value built with grad enabled and learnable
 parameters stays valid for any number of backward passes: its gradient
 recomputes it from the parameter values of the forward call instead of keeping
-an autograd graph that a backward pass would free.
+an autograd graph that a backward pass would free; double backward works too.
 """
 
 from collections.abc import Callable, Hashable
@@ -16,35 +16,40 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 
 
 class _Recomputed(torch.autograd.Function):
     """``build(*params)`` whose backward recomputes it from the parameter values
     of the forward call, so its output owns no buffers a backward pass frees.
 
-    build returns a Tensor or a tuple of Tensors.
+    build returns a Tensor or a tuple of Tensors. Under ``create_graph=True``
+    the backward recomputes from the parameters themselves and records its
+    graph, so double backward (gradient penalties) reaches them; that needs
+    the parameters unchanged since the forward call.
     """
 
     @staticmethod
     def forward(ctx, build, *params):
         ctx.build = build
         ctx.values = [p.detach().clone() for p in params]
+        ctx.save_for_backward(*params)
         out = build(*params)
         return out if isinstance(out, Tensor) else tuple(out)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, *grads):
+        create_graph = torch.is_grad_enabled()
+        # create_graph: differentiate through the parameters themselves
+        inputs = list(ctx.saved_tensors) if create_graph else [v.clone().requires_grad_() for v in ctx.values]
         with torch.enable_grad():
-            inputs = [v.clone().requires_grad_() for v in ctx.values]
             out = ctx.build(*inputs)
         out = [out] if isinstance(out, Tensor) else list(out)
         used = [(o, g) for o, g in zip(out, grads) if o.requires_grad and g is not None]
         if not used:
             return (None, *[None] * len(inputs))
         outputs, weights = zip(*used)
-        return (None, *torch.autograd.grad(outputs, inputs, weights, allow_unused=True))
+        found = torch.autograd.grad(outputs, inputs, weights, allow_unused=True, create_graph=create_graph)
+        return (None, *found)
 
 
 class DerivedCache:

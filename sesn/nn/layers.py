@@ -8,20 +8,28 @@ functions ψ_f, so one weight tensor serves every scale.
 The two convolutions run on one of two paths (``path``): "direct" builds the
 kernels and calls one ``F.conv2d`` with the scales folded into the channels;
 "separable" (``sesn.nn.separable``) works on the 1-D atoms in the Fourier domain.
-"auto" lets ``sesn.nn.path_choice.choose_path`` pick per call. Both give the same result.
+"auto" lets ``sesn.nn.path_choice.pick_path`` pick per shape. Both give the
+same result, in the same dtype (under ``torch.autocast`` too).
+
+PyTorch tools: under ``torch.compile`` the basis is built outside the graph
+(one graph break per scale convolution; the graph does not depend on the
+scale values, so optimiser steps cause no recompilation); under
+``torch.jit.trace`` "auto" runs the direct path and "separable" raises;
+``sesn.nn.export.export`` turns layers into plain convolutions for
+TorchScript, ONNX and deployment.
 """
 
 import math
 import warnings
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 
 from scaletol.checks import InputError, check_int
 from sesn.nn.basis import BasisSpec, SeparableBasis, build_basis
-from sesn.nn.path_choice import PATHS, choose_path
+from sesn.nn.path_choice import PATHS, pick_path, weighted_costs
 from sesn.nn.scales import InternalScales
 from sesn.nn.separable import separable_scale_conv
 from sesn.nn.state import CarriesSettings
@@ -42,10 +50,28 @@ class KernelSizeWarning(UserWarning):
     """A layer's kernel is larger than its input."""
 
 
-class _BasisConv(CarriesSettings, nn.Module):
-    """Shared part of the scale convolutions: basis, scales, weights, bias.
+def _check_dtype(layer: nn.Module, x: Tensor, dtype: torch.dtype) -> None:
+    """InputError unless x has the layer's dtype (autocast decides dtypes itself)."""
+    if x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):
+        raise InputError(
+            f"{type(layer).__name__}: input dtype {x.dtype} must be the layer's dtype {dtype} "
+            f"(convert the input or the model with .to({dtype}))"
+        )
 
-    The state dict carries the basis settings (``BasisSpec.settings``)."""
+
+def _autocast_dtype(x: Tensor) -> torch.dtype:
+    """The dtype F.conv2d returns for x: autocast's lower precision, or x's own."""
+    device = x.device.type
+    return torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+
+
+class _BasisConv(CarriesSettings, nn.Module):
+    """Shared part of the scale convolutions: basis, scales, weights, bias, path.
+
+    Subclasses give the input layout for the separable path (``_separable``)
+    and the direct convolution (``_direct_kernel``, ``_direct``). The state
+    dict carries the basis settings (``BasisSpec.settings``).
+    """
 
     def __init__(
         self, in_channels, out_channels, scales, weight_shape, *, basis, eff, k, max_kernel, mult, stride, bias, path
@@ -95,6 +121,22 @@ class _BasisConv(CarriesSettings, nn.Module):
                 stacklevel=2,
             )
 
+    # Given by each subclass for its input layout: the separable path, the
+    # direct path's kernel and the direct convolution.
+    _separable: Callable[..., Tensor]
+    _direct_kernel: Callable[..., Tensor]
+    _direct: Callable[..., Tensor]
+
+    @property
+    def in_scales(self) -> int:
+        """Input scales per sample: 1 for the lifting layer, N_S on the group."""
+        return 1
+
+    @property
+    def span(self) -> int:
+        """Input scales read per output scale."""
+        return 1
+
     def separable_basis(self) -> SeparableBasis:
         """The basis at the current scales (cached on the shared scales)."""
         return self.scales.derived(("atoms", self.spec), lambda s: build_basis(self.spec, s))
@@ -103,25 +145,64 @@ class _BasisConv(CarriesSettings, nn.Module):
         """[F, S, l, l] basis at the current scales (cached on the shared scales)."""
         return self.scales.derived(("dense", self.spec), lambda s: build_basis(self.spec, s).dense())
 
-    def _add_bias(self, y: Tensor) -> Tensor:
-        return y if self.bias is None else y + self.bias[None, :, None, None, None]
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        path, basis = self._prepare(x, measure=not torch.compiler.is_compiling())
+        if path == "separable":
+            with torch.autocast(x.device.type, enabled=False):
+                y = self._separable(x, self.weight, basis)
+            y = y.to(_autocast_dtype(x))
+        else:
+            y = self._direct(x, self.weight, basis)
+        return y if self.bias is None else y + self.bias.to(y.dtype)[None, :, None, None, None]
 
-    def _chosen_path(self, x: Tensor, in_scales: int, span: int, size: int) -> str:
-        if self.path != "auto":
-            return self.path
-        batch, height, width = x.shape[0], x.shape[-2], x.shape[-1]
-        return choose_path(
-            batch,
-            self.in_channels,
-            in_scales,
-            span,
-            self.out_channels,
-            self.scales.ns,
-            height,
-            width,
-            size,
-            self.stride,
-        )
+    @torch.compiler.disable
+    def _prepare(self, x: Tensor, measure: bool) -> tuple[str, Tensor | SeparableBasis]:
+        """(path, basis): the atoms for "separable", the dense basis for "direct".
+
+        Runs outside any torch.compile graph: the kernel size and the scale
+        checks read the scale values, and the cache compares tensors. Under
+        torch.jit.trace the basis is built from the scales without the cache,
+        so that the trace records it.
+        """
+        if torch.jit.is_tracing():
+            atoms = build_basis(self.spec, self.scales())
+            path = "direct" if self.path == "auto" else self.path
+            return path, (atoms if path == "separable" else atoms.dense())
+        atoms = self.separable_basis()
+        self._check_fits(atoms.kernel_size, x)
+        path = self.path if self.path != "auto" else self._auto_path(x, atoms, measure)
+        return path, (atoms if path == "separable" else self.dense_basis())
+
+    def _auto_path(self, x: Tensor, atoms: SeparableBasis, measure: bool) -> str:
+        n_scales, n_atoms, size = atoms.atoms.shape
+        shape: tuple[int, ...] = (x.shape[0], self.in_channels, self.in_scales, self.span, self.out_channels, n_scales)
+        shape += (x.shape[-2], x.shape[-1], size, self.stride, n_atoms, self.spec.num_functions)
+        training = torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)
+        key = (type(self).__name__, x.device, x.dtype, _autocast_dtype(x), training, shape)
+        costs = weighted_costs(*shape)
+        run_path = (lambda path: self._run_path(path, x, atoms, training)) if measure else None
+        return pick_path(key, costs, run_path)
+
+    def _run_path(self, path: str, x: Tensor, atoms: SeparableBasis, training: bool) -> None:
+        """One call of ``path`` (forward, and backward when training) on detached
+        copies, so no gradient reaches the layer's parameters; waits for the device."""
+        weight = self.weight.detach().requires_grad_(training)
+        probe = x.detach().requires_grad_(training and x.requires_grad)
+        atoms = atoms._replace(atoms=atoms.atoms.detach())
+        with torch.set_grad_enabled(training):
+            if path == "separable":
+                y = self._separable(probe, weight, atoms)
+            else:
+                y = self._direct(probe, weight, atoms.dense())
+            if training:
+                inputs = [weight, probe] if probe.requires_grad else [weight]
+                torch.autograd.grad(y, inputs, torch.ones_like(y))
+        if x.device.type == "cuda":
+            torch.cuda.synchronize(x.device)
+
+    def _check_input(self, x: Tensor) -> None:
+        _check_dtype(self, x, self.weight.dtype)
 
     def extra_repr(self) -> str:
         spec = self.spec
@@ -173,20 +254,24 @@ class ScaleConvZ2H(_BasisConv):
             path=path,
         )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _check_input(self, x: Tensor) -> None:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, H, W]")
-        atoms = self.separable_basis()
-        self._check_fits(atoms.kernel_size, x)
-        if self._chosen_path(x, 1, 1, atoms.kernel_size) == "separable":
-            y = separable_scale_conv(x[:, :, None], self.weight[:, :, None], atoms, self.stride)
-            return self._add_bias(y)
-        basis = self.dense_basis()  # [F, S, l, l]
+        super()._check_input(x)
+
+    def _separable(self, x: Tensor, weight: Tensor, atoms: SeparableBasis) -> Tensor:
+        return separable_scale_conv(x[:, :, None], weight[:, :, None], atoms, self.stride)
+
+    def _direct_kernel(self, weight: Tensor, basis: Tensor) -> Tensor:
+        """[O·S, C, l, l], output channel o·S + s for filter o at scale s."""
+        size = basis.shape[-1]
+        kernel = torch.einsum("oif,fsyx->osiyx", weight, basis)
+        return kernel.reshape(-1, self.in_channels, size, size)
+
+    def _direct(self, x: Tensor, weight: Tensor, basis: Tensor) -> Tensor:
         n_scales, size = basis.shape[1], basis.shape[-1]
-        kernel = torch.einsum("oif,fsyx->osiyx", self.weight, basis)
-        kernel = kernel.reshape(self.out_channels * n_scales, self.in_channels, size, size)
-        y = F.conv2d(x, kernel, stride=self.stride, padding=size // 2)
-        return self._add_bias(y.unflatten(1, (self.out_channels, n_scales)))
+        y = F.conv2d(x, self._direct_kernel(weight, basis), stride=self.stride, padding=size // 2)
+        return y.unflatten(1, (self.out_channels, n_scales))
 
 
 class ScaleConvHH(_BasisConv):
@@ -231,23 +316,36 @@ class ScaleConvHH(_BasisConv):
             raise InputError(f"scale_size={scale_size} must be ≤ ns={scales.ns}, the number of scales it mixes")
         self.scale_size = scale_size
 
-    def forward(self, x: Tensor) -> Tensor:
+    @property
+    def in_scales(self) -> int:
+        return self.scales.ns
+
+    @property
+    def span(self) -> int:
+        return self.scale_size
+
+    def _check_input(self, x: Tensor) -> None:
         if x.dim() != 5 or x.shape[1] != self.in_channels or x.shape[2] != self.scales.ns:
             raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, {self.scales.ns}, H, W]")
-        atoms = self.separable_basis()
-        self._check_fits(atoms.kernel_size, x)
-        n_scales = self.scales.ns
-        if self._chosen_path(x, n_scales, self.scale_size, atoms.kernel_size) == "separable":
-            return self._add_bias(separable_scale_conv(x, self.weight, atoms, self.stride))
-        basis = self.dense_basis()
+        super()._check_input(x)
+
+    def _separable(self, x: Tensor, weight: Tensor, atoms: SeparableBasis) -> Tensor:
+        return separable_scale_conv(x, weight, atoms, self.stride)
+
+    def _direct_kernel(self, weight: Tensor, basis: Tensor) -> Tensor:
+        """[S·O, C·J, l, l] for groups=S: output channel s·O + o, input channel c·J + j."""
         size = basis.shape[-1]
+        kernel = torch.einsum("oijf,fsyx->soijyx", weight, basis)
+        return kernel.reshape(-1, self.in_channels * self.scale_size, size, size)
+
+    def _direct(self, x: Tensor, weight: Tensor, basis: Tensor) -> Tensor:
+        n_scales, size = basis.shape[1], basis.shape[-1]
         # [B, C, S, H, W, j] → [B, S·C·j, H, W]: each scale with its neighbours, as groups
         windows = _pad_scales(x, self.scale_size).unfold(2, self.scale_size, 1)
         grouped = windows.permute(0, 2, 1, 5, 3, 4).flatten(1, 3)
-        kernel = torch.einsum("oijf,fsyx->soijyx", self.weight, basis)
-        kernel = kernel.reshape(n_scales * self.out_channels, -1, size, size)
+        kernel = self._direct_kernel(weight, basis)
         y = F.conv2d(grouped, kernel, stride=self.stride, padding=size // 2, groups=n_scales)
-        return self._add_bias(y.unflatten(1, (n_scales, self.out_channels)).transpose(1, 2))
+        return y.unflatten(1, (n_scales, self.out_channels)).transpose(1, 2)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", scale_size={self.scale_size}"
@@ -273,6 +371,7 @@ class ScaleConv1x1(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 5 or x.shape[1] != self.in_channels:
             raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, S, H, W]")
+        _check_dtype(self, x, self.weight.dtype)
         kernel = self.weight[:, :, :, None, None]
         return F.conv3d(_pad_scales(x, self.scale_size), kernel, self.bias)
 
@@ -283,7 +382,10 @@ class ScaleConv1x1(nn.Module):
 class _MaxOverScales(torch.autograd.Function):
     """Max over dim 2 whose backward routes each gradient to the first maximal
     scale, built per scale slice: ``amax``'s backward (which splits ties)
-    costs about 10× its forward on the toy network's [32, 16, 3, 168, 168]."""
+    costs about 10× its forward on the toy network's [32, 16, 3, 168, 168].
+    The backward is made of differentiable operations (linear in the incoming
+    gradient), so double backward works; the max is piecewise linear, so its
+    second derivative in x is zero."""
 
     @staticmethod
     def forward(ctx, x: Tensor) -> Tensor:
@@ -292,16 +394,15 @@ class _MaxOverScales(torch.autograd.Function):
         return best
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad: Tensor) -> Tensor:
         x, best = ctx.saved_tensors
-        grad_x = torch.empty_like(x)
         taken = torch.zeros_like(best, dtype=torch.bool)
+        slices = []
         for i in range(x.shape[2]):
             hit = (x[:, :, i] == best) & ~taken
-            taken |= hit
-            torch.mul(grad, hit, out=grad_x[:, :, i])
-        return grad_x
+            taken = taken | hit
+            slices.append(grad * hit)
+        return torch.stack(slices, dim=2)
 
 
 class ScaleProjection(nn.Module):

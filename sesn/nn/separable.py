@@ -16,10 +16,9 @@ reads past the end land in the l//2 zeros before the shifted input. The batch
 is processed in chunks whose spectra fit in cache.
 """
 
-import math
-
 import torch
 import torch.nn.functional as F
+from scipy.fft import next_fast_len
 from torch import Tensor
 
 from sesn.nn.basis import SeparableBasis
@@ -27,22 +26,13 @@ from sesn.nn.basis import SeparableBasis
 CACHE_BYTES = 16 * 2**20  # working set aimed at per chunk (within the 32 MiB L3 cache)
 
 
-def fft_length(n: int) -> int:
-    """Smallest 2^a·3^b·5^c ≥ n: a length pocketfft and cuFFT transform fast."""
-    length = n
-    while True:
-        rest = length
-        for prime in (2, 3, 5):
-            while rest % prime == 0:
-                rest //= prime
-        if rest == 1:
-            return length
-        length += 1
-
-
-def padded_length(n: int, size: int) -> int:
-    """FFT length for n pixels and kernel size l: no wrap-around reaches the output."""
-    return fft_length(n + size // 2)
+@torch.compiler.assume_constant_result
+def padded_length(n: int, size: int, real: bool) -> int:
+    """FFT length for n pixels and kernel size l: no wrap-around reaches the
+    output. ``scipy.fft.next_fast_len``: 5-smooth for real transforms (rfft),
+    11-smooth for complex ones. A constant to torch.compile (which cannot
+    trace scipy), recomputed when the input size changes."""
+    return next_fast_len(n + size // 2, real=real)
 
 
 def atom_spectra(atoms: Tensor, length: int, onesided: bool) -> Tensor:
@@ -130,12 +120,27 @@ def separable_scale_conv(x: Tensor, weight: Tensor, basis: SeparableBasis, strid
 
     x: [B, C, S_in, H, W] with S_in = 1 (one input for every output scale) or
     S_in = S (output scale s reads input scales s … s+J−1, zero past the last);
-    weight: [O, C, J, F]. Returns [B, O, S, ceil(H/stride), ceil(W/stride)].
+    weight: [O, C, J, F]. Returns [B, O, S, ceil(H/stride), ceil(W/stride)] in
+    x's dtype. float16 and bfloat16 are computed in float32 (CPU FFTs take
+    neither) and the result is cast back.
+
+    Raises RuntimeError under ``torch.jit.trace``: the FFT lengths follow the
+    input size, which a trace would freeze (``sesn.nn.export`` gives a
+    traceable module).
     """
+    if torch.jit.is_tracing():
+        raise RuntimeError(
+            "the separable path cannot be traced by torch.jit.trace (its FFT lengths follow the input size); "
+            "trace with path='direct' or trace sesn.nn.export.export(module)"
+        )
+    out_dtype = x.dtype
+    work_dtype = torch.promote_types(x.dtype, torch.float32)
+    x, weight = x.to(work_dtype), weight.to(work_dtype)
+    basis = basis._replace(atoms=basis.atoms.to(work_dtype))
     batch, in_channels, in_scales, height, width = x.shape
     out_channels, _, span, _ = weight.shape
     n_scales, size = basis.atoms.shape[0], basis.atoms.shape[-1]
-    rows, cols = padded_length(height, size), padded_length(width, size)
+    rows, cols = padded_length(height, size, real=False), padded_length(width, size, real=True)
     kernels = kernel_spectra(weight, basis, rows, cols)
     operand = _kernel_operand(kernels, shared_input=in_scales == 1)
     half = size // 2
@@ -152,13 +157,4 @@ def separable_scale_conv(x: Tensor, weight: Tensor, basis: SeparableBasis, strid
             spectra = padded.unfold(2, span, 1).permute(0, 1, 2, 5, 3, 4)
         combined = _combine(spectra, operand, out_channels)
         pieces.append(_inverse_transform(combined, height, width, cols, stride))
-    return torch.cat(pieces)
-
-
-def separable_flops(batch, in_channels, in_scales, span, out_channels, n_scales, height, width, size):
-    """Floating-point operations of one forward pass of ``separable_scale_conv``."""
-    rows, cols = padded_length(height, size), padded_length(width, size)
-    transform = 2.5 * rows * cols * math.log2(rows * cols)  # one real 2-D FFT
-    images = batch * (in_channels * in_scales + out_channels * n_scales)
-    combine = 8 * batch * n_scales * rows * (cols // 2 + 1) * in_channels * span * out_channels
-    return images * transform + combine
+    return torch.cat(pieces).to(out_dtype)

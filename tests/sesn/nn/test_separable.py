@@ -8,26 +8,30 @@ from sesn.nn.basis import BasisSpec, build_basis
 from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H
 from sesn.nn.path_choice import choose_path, direct_flops
 from sesn.nn.scales import InternalScales
-from sesn.nn.separable import chunk_size, fft_length, separable_scale_conv
+from sesn.nn.separable import chunk_size, padded_length, separable_scale_conv
 
 
-def smooth(n):
-    for prime in (2, 3, 5):
+def smooth(n, primes):
+    for prime in primes:
         while n % prime == 0:
             n //= prime
     return n == 1
 
 
 @settings(deadline=None, max_examples=60)
-@given(st.integers(1, 5000))
-def test_fft_length_is_the_next_5_smooth_number(n):
-    length = fft_length(n)
-    assert length >= n and smooth(length)
-    assert not any(smooth(m) for m in range(n, length))
+@given(st.integers(1, 5000), st.sampled_from([1, 3, 25, 49]))
+def test_fft_lengths_are_the_next_smooth_numbers(n, size):
+    """Real transforms (columns): next 5-smooth length; complex ones (rows): next 11-smooth."""
+    needed = n + size // 2
+    for real, primes in ((True, (2, 3, 5)), (False, (2, 3, 5, 7, 11))):
+        length = padded_length(n, size, real=real)
+        assert length >= needed and smooth(length, primes)
+        assert not any(smooth(m, primes) for m in range(needed, length))
 
 
 def test_fft_length_examples():
-    assert [fft_length(n) for n in (1, 7, 216, 217, 79)] == [1, 8, 216, 225, 80]
+    assert [padded_length(n, 1, real=True) for n in (1, 7, 216, 217, 79)] == [1, 8, 216, 225, 80]
+    assert [padded_length(n, 1, real=False) for n in (1, 13, 217, 61)] == [1, 14, 220, 63]
 
 
 def seeded(layer_type, path, **kwargs):
@@ -103,8 +107,13 @@ def test_cost_rule_prefers_separable_for_large_kernels_and_direct_for_small_ones
     assert choose_path(**toy, size=3) == "direct"
     mnist = dict(batch=128, in_channels=32, in_scales=4, span=1, out_channels=63, n_scales=4, height=56, width=56)
     assert choose_path(**mnist, size=25) == "separable"
-    # stride 4 cuts the direct work 16-fold; the Fourier work stays
-    assert direct_flops(2, 1, 1, 1, 1, 64, 64, 9, stride=4) * 16 == direct_flops(2, 1, 1, 1, 1, 64, 64, 9)
+    # stride 4 cuts the direct work per sample 16-fold; the Fourier work stays
+
+    def per_sample(stride):
+        two, one = (direct_flops(batch, 1, 1, 1, 1, 64, 64, 9, stride=stride) for batch in (2, 1))
+        return two - one
+
+    assert per_sample(4) * 16 == per_sample(1)
 
 
 @pytest.mark.gpu
