@@ -7,7 +7,7 @@ import json
 import click
 
 from cli.errors import reject_given
-from cli.suggest import check_plot_path, distribution_options, output_options, write_plot
+from cli.suggest import distribution_options, output_options, write_plot
 from tolerance.distributions import make_distributions
 
 # Options of the combined fit that mean nothing for --errors.
@@ -46,7 +46,6 @@ def fit_tau(
 
     Example: tolcli fit-tau --dist loguniform --range 1 2.83 --range 1 4.76 --range 1 8
     """
-    check_plot_path(plot_path)
     if errors_path is not None:
         if dist_names or ranges:
             raise click.UsageError("give either --dist/--range (combined fit) or --errors FILE, not both")

@@ -12,6 +12,7 @@ import os
 import click
 
 from cli.errors import reject_given
+from cli.options import figure_option, json_option
 from scaletol.checks import InputError, check_int, check_positive
 from tolerance import bootstrap, fit
 from tolerance.boxes import summary_text
@@ -150,23 +151,9 @@ def box_options(command):
 
 
 def output_options(command):
-    """Add --json and --plot."""
-    command = click.option(
-        "--plot",
-        "plot_path",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="Also write a figure to this file (e.g. fig.png).",
-    )(command)
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")(command)
-
-
-def check_plot_path(path: str | None) -> None:
-    """Fail before any work if the figure could not be written."""
-    if path is not None:
-        from scaletol.figures import figure_format
-
-        figure_format(path)
+    """Add --json and --plot (the shared options of cli.options)."""
+    command = figure_option("--plot", "plot_path", "Also write a figure to this file")(command)
+    return json_option()(command)
 
 
 def write_plot(path: str, draw, panels: int) -> None:
@@ -247,7 +234,6 @@ def suggest(
 
     Example: tolcli suggest --dist loguniform --range 1 8 --ns 3
     """
-    check_plot_path(plot_path)
     if ns != "auto":
         reject_given(["ns_tolerance"], "applies to --ns auto only")
     check_bootstrap_options(dist_names, resamples, seed)
