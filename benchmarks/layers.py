@@ -93,8 +93,9 @@ def make_input(work, device):
     return x.requires_grad_(not work["lifting"])
 
 
-def training_step(forward, params, x, scale_params=()):
-    """One forward, backward with a fixed upstream gradient, and SGD update.
+def training_step(forward, params, x, scale_params=(), autocast=None):
+    """One forward (under ``torch.autocast`` to the dtype `autocast`, if
+    given), backward with a fixed upstream gradient, and SGD update.
 
     The scale parameters are written back to their first values after the
     update: the basis is rebuilt every step, yet the kernel size stays put.
@@ -104,9 +105,11 @@ def training_step(forward, params, x, scale_params=()):
     upstream = {}
 
     def step():
-        y = forward(x)
+        with torch.autocast(x.device.type, dtype=autocast, enabled=autocast is not None):
+            y = forward(x)
         if "grad" not in upstream:
-            upstream["grad"] = torch.randn(y.shape, generator=torch.Generator().manual_seed(1)).to(y.device)
+            grad = torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
+            upstream["grad"] = grad.to(y.device, y.dtype)
         y.backward(upstream["grad"])
         optimiser.step()
         optimiser.zero_grad()
@@ -142,8 +145,10 @@ def best_times_ms(steps, repeat, device):
     return [1000 * seconds for seconds in best]
 
 
-def run_workload(name, repeat, device):
-    work = WORKLOADS[name]
+def run_workload(name, repeat, device, autocast=None, **changes):
+    """Rows of the workload `name` (its settings updated by `changes`), each
+    variant's forward under autocast to the dtype `autocast` if given."""
+    work = {**WORKLOADS[name], **changes}
     x = make_input(work, device)
     atoms = build_layer(work, "direct", False, device).separable_basis().atoms
     size = atoms.shape[-1]
@@ -157,7 +162,7 @@ def run_workload(name, repeat, device):
             forward, params = layer, list(layer.parameters())
             variant = f"{label}, {'learnable' if learnable else 'fixed'} scales"
         scale_params = [] if path is None else scale_parameters(layer)
-        steps.append(training_step(forward, params, x, scale_params))
+        steps.append(training_step(forward, params, x, scale_params, autocast))
         rows.append({"workload": name, "variant": variant, "path": path})
     chosen = choose_path(
         work["batch"],

@@ -61,8 +61,9 @@ def random_batches(model: str, batch: int, device: torch.device, with_data: bool
         epoch += 1
 
 
-def training_step(model, optimizer, batches, device: torch.device) -> dict:
-    """One step; returns the wall seconds of each phase."""
+def training_step(model, optimizer, batches, device: torch.device, autocast: torch.dtype | None = None) -> dict:
+    """One step (the forward under ``torch.autocast`` to the dtype `autocast`,
+    if given); returns the wall seconds of each phase."""
     times = {}
 
     def mark(phase, start):
@@ -75,7 +76,7 @@ def training_step(model, optimizer, batches, device: torch.device) -> dict:
     with record_function("data"):
         x, y = next(batches)
     start = mark("data", start)
-    with record_function("forward"):
+    with record_function("forward"), torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
         loss = F.cross_entropy(model(x), y)
     start = mark("forward", start)
     with record_function("backward"):
@@ -88,15 +89,17 @@ def training_step(model, optimizer, batches, device: torch.device) -> dict:
     return times
 
 
-def measure(name: str, batch: int, steps: int, device: torch.device, with_data: bool) -> dict:
+def measure(
+    name: str, batch: int, steps: int, device: torch.device, with_data: bool, autocast: torch.dtype | None = None
+) -> dict:
     torch.manual_seed(0)
     model = make_model(name).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     batches = random_batches(name, batch, device, with_data)
-    training_step(model, optimizer, batches, device)  # warm-up: caches, allocator
+    training_step(model, optimizer, batches, device, autocast)  # warm-up: caches, allocator
     phases = defaultdict(float)
     for _ in range(steps):
-        for phase, seconds in training_step(model, optimizer, batches, device).items():
+        for phase, seconds in training_step(model, optimizer, batches, device, autocast).items():
             phases[phase] += seconds / steps
     step = sum(phases.values())
     return {

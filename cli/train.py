@@ -14,8 +14,9 @@ import click
 
 from cli.errors import require_torch
 from cli.options import Decorator, NumberList, echo_result, per_dataset, runtime_options, shown, stack
+from scaletol.checks import InputError
 from scaletol.datasets import DATASETS, MNIST_SCALE_MULT, NAMES
-from sesn.train.config import BATCH_SIZE, TrainConfig
+from sesn.train.config import BATCH_SIZE, INITS, PRECISIONS, TrainConfig
 from tolerance.distributions import NAMES as DIST_NAMES
 
 
@@ -90,6 +91,21 @@ def config_options() -> Decorator:
             type=float,
             default=None,
             help=f"Smallest internal scale, px [default: {per_dataset(lambda d: d.initial_scales['sigma_basis'])}].",
+        ),
+        click.option(
+            "--init",
+            type=click.Choice(INITS),
+            default=None,
+            help="Initial σ_basis and ISR: the thesis's, or `tolcli suggest`'s for the training distribution "
+            f"[default: {config_default('init')}].",
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(PRECISIONS),
+            default=None,
+            help="Arithmetic of the training steps: tf32 on CUDA GPUs of compute capability ≥ 8, bf16 autocast "
+            "on the CPU and GPUs that support it; the final test runs in fp32 "
+            f"[default: {config_default('precision')}].",
         ),
         click.option(
             "--scales",
@@ -177,6 +193,10 @@ def config_changes(options: dict, base_sizes: Sequence[int | None] = (None, None
     dataset's default)."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     changes = {k: v for k, v in options.items() if k in fields and v is not None}
+    if changes.get("init") == "suggest":
+        given = [f"--{k.replace('_', '-')}" for k in ("sigma_basis", "isr", "scales") if k in changes]
+        if given:
+            raise InputError(f"{', '.join(given)} must be left out with --init suggest (it sets the initial scales)")
     limits = [options.get(k) for k in LIMITS]
     if any(n is not None for n in limits):
         changes["sizes"] = tuple(b if n is None else n for n, b in zip(limits, base_sizes))

@@ -16,15 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scaletol.checks import InputError, check_int, check_positive, check_range, fail
+from scaletol.checks import InputError, check_choice, check_int, check_positive, check_range, fail
 from scaletol.datasets import DATASETS, EVAL_PER_OCTAVE, DatasetInfo, dataset_info
 from scaletol.files import atomic_write_text, read_text
-from tolerance.fit import DEFAULT_SIGMA_UNIT
+from tolerance.distributions import make_distribution
+from tolerance.fit import DEFAULT_SIGMA_UNIT, suggest
 
 # Fields that are tuples in the dataclass and lists in JSON.
 _TUPLE_FIELDS = ("range", "sizes", "milestones", "scales", "eval_range")
 
 BATCH_SIZE = 128  # the thesis's; a smaller training split makes one batch
+
+# Where the initial σ_basis and ISR come from: the dataset's (the thesis's)
+# or the tolerance model's suggestion for the training distribution.
+INITS = ("thesis", "suggest")
+PRECISIONS = ("fp32", "tf32", "bf16")  # of training steps: sesn.train.precision
 
 
 # The default of the settings that every built config holds: None until
@@ -47,6 +53,13 @@ class TrainConfig:
     `dataset` is the model's; the settings of
     `DatasetInfo.training_defaults` are the dataset's (an entry of `sizes`
     too); `batch_size` is BATCH_SIZE, or the training split's size if smaller.
+
+    `init` "suggest" sets `sigma_basis` and `isr` to `tolerance.fit.suggest`'s
+    for the training distribution (`dist` on `range`, N_S `ns` or the
+    dataset's, `sigma_unit`); given, they must be those values ("thesis":
+    the dataset's initial scales, or the ones given). `precision` is that
+    of the training steps and per-epoch validation (`sesn.train.precision`);
+    the final test runs in float32.
     """
 
     model: str
@@ -75,6 +88,8 @@ class TrainConfig:
     eval_range: tuple[float, float] = FILLED
     eval_per_octave: float = EVAL_PER_OCTAVE
     eval_limit: int | None = None
+    init: str = "thesis"
+    precision: str = "fp32"
 
     def __post_init__(self):
         for name in _TUPLE_FIELDS:
@@ -85,6 +100,8 @@ class TrainConfig:
         info = dataset_info(self.dataset or model_dataset)
         self._fill_defaults(info)
         self._validate()
+        if self.init == "suggest":
+            self._fill_suggested_scales(info)
         if self.batch_size is None:
             object.__setattr__(self, "batch_size", min(BATCH_SIZE, self.sizes[0]))
         self._check_dataset(info, model_dataset)
@@ -97,6 +114,19 @@ class TrainConfig:
                 object.__setattr__(self, name, default)
         if len(self.sizes) == 3 and None in self.sizes:
             object.__setattr__(self, "sizes", tuple(d if n is None else n for n, d in zip(self.sizes, info.sizes)))
+
+    def _fill_suggested_scales(self, info: DatasetInfo) -> None:
+        """σ_basis and ISR from the tolerance model's suggestion for the
+        training distribution (InputError if given otherwise)."""
+        if self.scales is not None:
+            raise fail("scales", self.scales, "left out with init='suggest' (it sets σ_basis and ISR)")
+        ns = self.ns if self.ns is not None else info.initial_scales["ns"]
+        suggestion = suggest(make_distribution(self.dist, *self.range), ns, sigma_unit=self.sigma_unit)
+        for name, value in (("sigma_basis", float(suggestion.sigma_basis)), ("isr", float(suggestion.isr))):
+            given = getattr(self, name)
+            if given is not None and given != value:
+                raise fail(name, given, f"left out with init='suggest' (the suggestion is {value:.6g})")
+            object.__setattr__(self, name, value)
 
     def _check_dataset(self, info: DatasetInfo, model_dataset: str) -> None:
         """The data scales of a dataset that fixes them, and the model's dataset."""
@@ -121,6 +151,8 @@ class TrainConfig:
         if self.batch_size is not None:
             check_int("batch_size", self.batch_size, low=1)
         check_int("seed", self.seed, low=0)
+        check_choice("init", self.init, INITS)
+        check_choice("precision", self.precision, PRECISIONS)
         check_int("scale_warmup", self.scale_warmup, low=0)
         for name in ("lr", "lr_decay", "scale_lr", "scale_decay", "sigma_unit", "eval_per_octave"):
             check_positive(name, getattr(self, name))
@@ -150,9 +182,12 @@ class TrainConfig:
     def replace(self, **changes) -> TrainConfig:
         """A copy with `changes` applied (validated like a new config). A new
         dataset brings its own defaults for the settings its catalog entry
-        decides (`DatasetInfo.training_defaults`) that `changes` does not give."""
+        decides (`DatasetInfo.training_defaults`) that `changes` does not give;
+        with init "suggest", σ_basis and ISR are suggested anew unless given."""
         if changes.get("dataset", self.dataset) != self.dataset:
             changes = {**dict.fromkeys(DATASETS[self.dataset].training_defaults()), **changes}
+        if changes.get("init", self.init) == "suggest":
+            changes = {"sigma_basis": None, "isr": None, **changes}
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:

@@ -39,6 +39,7 @@ from sesn.nn.scales import scale_parameters
 from sesn.train.checkpoint import TrainingState, load_checkpoint, restore_rng_states, rng_states, save_checkpoint
 from sesn.train.config import TrainConfig
 from sesn.train.evaluation import error_rate, per_scale_errors
+from sesn.train.precision import check_precision, training_precision
 from sesn.train.schedule import Schedule
 from tolerance.distributions import make_distribution
 
@@ -144,6 +145,7 @@ def train(
     `resume` without a checkpoint in `out_dir` starts afresh."""
     model_spec(config.model).check(**config.model_options())  # bad scales or kernels fail before anything is written
     device = resolve_device(device)
+    check_precision(config.precision, device)
     out_dir = Path(out_dir)
     checkpoint = _check_run_dir(out_dir, config, resume)
     splits = _build_splits(config, mnist, data_root)
@@ -155,7 +157,8 @@ def train(
         optimizer = _make_optimizer(run.model, config)
         config.save(out_dir / CONFIG_FILE)  # only now that data and model could be built
         state = TrainingState() if checkpoint is None else _restore(checkpoint, run.model, optimizer, device)
-        run.fit(state, optimizer, on_batch)
+        with training_precision(config.precision, device):
+            run.fit(state, optimizer, on_batch)
     run.model.load_state_dict(state.selected.weights)
     return run.finish(state)
 

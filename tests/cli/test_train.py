@@ -161,3 +161,27 @@ def test_help_shows_the_defaults_of_the_catalog_and_the_config(tolcli):
     assert bare(f"[default: {warmups}]") in text
     assert bare(f"[default: {BATCH_SIZE}, or all training samples if fewer]") in text
     assert bare(f"Validation samples [default: {val}]") in text
+
+
+def test_train_init_suggest_starts_from_the_suggested_scales(data_dir, tmp_path, tolcli, one_line_error):
+    from sesn.nn.scales import InternalScales
+    from tolerance.distributions import make_distribution
+    from tolerance.fit import DEFAULT_SIGMA_UNIT, suggest
+
+    toy = ["--model", "toy-fixed", "--max-kernel", "7", "--dist", "loguniform", "--range", "1", "8", *TINY]
+    out = tmp_path / "run"
+    result = tolcli("train", *toy, "--init", "suggest", "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    expected = InternalScales.from_suggestion(
+        suggest(make_distribution("loguniform", 1, 8), 3, sigma_unit=DEFAULT_SIGMA_UNIT), mode="fixed"
+    ).values
+    config = json.loads((out / "config.json").read_text())
+    assert config["init"] == "suggest"
+    assert [config["sigma_basis"], config["isr"]] == pytest.approx([expected[0], expected[-1] / expected[0]])
+    attrs = json.loads(read_results(out / "results.nc").attrs["config"])
+    assert attrs["init"] == "suggest" and attrs["initial_scales"] == pytest.approx(expected)
+    assert [attrs["sigma_basis"], attrs["isr"]] == pytest.approx([expected[0], expected[-1] / expected[0]])
+
+    for given in (["--isr", "3"], ["--sigma-basis", "2"]):
+        one_line_error(tolcli("train", *toy, "--init", "suggest", *given, "--out", tmp_path / "b"), given[0], "--init")
+    assert not (tmp_path / "b").exists()

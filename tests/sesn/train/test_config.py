@@ -121,3 +121,54 @@ def test_split_sizes_left_none_are_the_datasets_and_a_small_split_is_one_batch()
     assert TrainConfig(model="toy-isr").batch_size == 128  # thesis App. B
     with pytest.raises(InputError, match="sizes=0"):
         TrainConfig(model="toy-isr", sizes=(0, None, None))
+
+
+# init="suggest": the initial scales are the tolerance model's for the training distribution.
+
+
+def suggested_scales(model_mode, dist, low, high, ns=3):
+    """The scales InternalScales takes from tolerance.fit.suggest, computed apart from TrainConfig."""
+    from sesn.nn.scales import InternalScales
+    from tolerance.distributions import make_distribution
+    from tolerance.fit import DEFAULT_SIGMA_UNIT, suggest
+
+    suggestion = suggest(make_distribution(dist, low, high), ns, sigma_unit=DEFAULT_SIGMA_UNIT)
+    return InternalScales.from_suggestion(suggestion, mode=model_mode).values
+
+
+@pytest.mark.parametrize(("model", "mode"), [("toy-isr", "isr"), ("toy-ratio", "ratio"), ("toy-fixed", "fixed")])
+@pytest.mark.parametrize(("dist", "low", "high"), [("loguniform", 1.0, 8.0), ("uniform", 1.0, 2.83)])
+def test_init_suggest_builds_the_suggested_scales(model, mode, dist, low, high):
+    from sesn.models import internal_scales, make_model
+
+    config = TrainConfig(model=model, dist=dist, range=(low, high), init="suggest")
+    built = internal_scales(make_model(config.model, **config.model_options())).values
+    assert built == pytest.approx(suggested_scales(mode, dist, low, high), rel=1e-6)
+    thesis = TrainConfig(model=model, dist=dist, range=(low, high))
+    assert (thesis.sigma_basis, thesis.isr) == (None, None)  # the dataset's, left to the model
+    assert built != pytest.approx(internal_scales(make_model(model)).values, rel=1e-3)
+
+
+def test_init_suggest_follows_ns_and_is_saved_with_the_values_used():
+    config = TrainConfig(model="toy-isr", dist="loguniform", range=(1.0, 8.0), ns=4, init="suggest")
+    assert [config.sigma_basis * config.isr ** (i / 3) for i in range(4)] == pytest.approx(
+        suggested_scales("isr", "loguniform", 1.0, 8.0, ns=4)
+    )
+    saved = json.loads(config.to_json())
+    assert saved["init"] == "suggest" and saved["sigma_basis"] == config.sigma_basis and saved["isr"] == config.isr
+    assert TrainConfig.from_json(config.to_json()) == config
+
+
+def test_init_suggest_suggests_anew_for_a_new_range_and_refuses_other_scales():
+    config = TrainConfig(model="toy-isr", range=(1.0, 8.0), init="suggest")
+    narrower = config.replace(range=(1.0, 2.0))
+    assert narrower.isr == pytest.approx(
+        suggested_scales("isr", config.dist, 1.0, 2.0)[-1] / suggested_scales("isr", config.dist, 1.0, 2.0)[0]
+    )
+    assert narrower.isr < config.isr
+    with pytest.raises(InputError, match=r"^isr=3.0 must be left out with init='suggest' \(the suggestion is "):
+        TrainConfig(model="toy-isr", isr=3.0, init="suggest")
+    with pytest.raises(InputError, match=r"^scales=.* must be left out with init='suggest'"):
+        TrainConfig(model="toy-spacings", scales=(2.0, 3.0, 6.0), init="suggest")
+    with pytest.raises(InputError, match=r"^init='best' must be one of 'thesis', 'suggest'"):
+        TrainConfig(model="toy-isr", init="best")
