@@ -37,10 +37,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import click
+import layers  # the sibling benchmarks, importable as this script's neighbours
 import torch
+import train as train_bench
 
-from benchmarks import layers
-from benchmarks import train as train_bench
 from scaletol.files import atomic_write_text
 from sesn.data.mnist import load_mnist
 from sesn.train.config import TrainConfig
