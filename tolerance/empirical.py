@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike
 
 from scaletol.checks import InputError
 from scaletol.tables import read_table, read_values
-from tolerance.distributions import SCALE_LIMITS, ScaleDistribution
+from tolerance.distributions import SCALE_LIMITS, ScaleDistribution, normal_cdf
 
 BANDWIDTH_FACTOR = 0.9  # Silverman's rule of thumb
 IQR_PER_STD = 1.349  # interquartile range of a unit normal
@@ -119,10 +119,6 @@ def is_open_end(spacings: np.ndarray) -> bool:
         return False
     weighted = float((np.arange(1, k + 1) * spacings).mean())
     return math.lgamma(k + 1) > k * math.log(weighted / mean)
-
-
-def _normal_cdf(u: np.ndarray) -> np.ndarray:
-    return np.array([0.5 * math.erfc(-value / math.sqrt(2)) for value in u.ravel()]).reshape(u.shape)
 
 
 def _normal_pdf(u: np.ndarray) -> np.ndarray:
@@ -209,7 +205,7 @@ class Empirical(ScaleDistribution):
         q = np.full_like(grid, np.inf) if self.open_ends[1] else (self._b - grid) / h
         near = (p < KERNEL_REACH) | (q < KERNEL_REACH)
         p, q = np.minimum(p[near], 2 * KERNEL_REACH), np.minimum(q[near], 2 * KERNEL_REACH)
-        a0[near] = _normal_cdf(p) - _normal_cdf(-q)
+        a0[near] = normal_cdf(p) - normal_cdf(-q)
         a1[near] = _normal_pdf(q) - _normal_pdf(p)
         a2[near] = a0[near] - p * _normal_pdf(p) - q * _normal_pdf(q)
         return (a2 * moment0 - a1 * moment1) / ((a0 * a2 - a1 * a1) * h)
