@@ -150,16 +150,20 @@ class MnistScaleCNN(nn.Module):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A named model: which dataset it reads, its scale mode (None for the
-    CNN) and the defaults of its internal scales."""
+    """A named model: which dataset it reads, its scale mode (None for a
+    network without InternalScales), the defaults of its internal scales and
+    its network class (by default the thesis's network for the dataset)."""
 
     name: str
     dataset: str
     mode: str | None
     scale_defaults: dict = field(default_factory=dict)
+    network_class: type[nn.Module] | None = None
 
     @property
     def network(self) -> type[nn.Module]:
+        if self.network_class is not None:
+            return self.network_class
         if self.mode is None:
             return MnistScaleCNN
         return ToyNet if self.dataset == "dynamic-mnist" else MnistScaleSESN
@@ -190,9 +194,10 @@ class ModelSpec:
         spec.full_kernel_size(max(scales.values))
 
     def build(self, **options: Any) -> nn.Module:
-        settings, layer = self._split(options)
         if self.mode is None:
-            return MnistScaleCNN()
+            self._split(options)
+            return self.network(**options)
+        settings, layer = self._split(options)
         return self.network(InternalScales(mode=self.mode, **settings), **layer)
 
 
