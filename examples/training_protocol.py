@@ -1,9 +1,13 @@
 """Shared settings and runs of the training examples (thesis §4 and App. B).
 
-Two protocols:
+Three protocols:
 - full: the thesis's (10k/5k/50k digits, 60 epochs, lr steps at 20 and 40,
   3 realisations on Dynamic Scale MNIST and 6 on MNIST-Scale, 15 ISRs in
   [1.5, 7.65]); meant for a GPU.
+- medium: the toy experiments at the thesis's data sizes on a 2-core CPU
+  (10k training digits, batch 128, its learning-rate schedule compressed into
+  MEDIUM_EPOCHS epochs, 5000 test digits, 4 ISRs in [1.5, 7.65], one seed):
+  about half an hour per run, meant to converge; MNIST-Scale as reduced.
 - reduced: the same experiments shrunk to run on a 2-core CPU (600 or 1000
   training digits, 3-4 epochs, batch 32, 3 ISRs, 2 evaluation scales per
   octave, one seed): it exercises every step and shows what the models learn
@@ -15,6 +19,7 @@ other's finished runs, and every sweep resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +96,19 @@ REDUCED = Protocol(
     mnist_seeds=(0,),
     mnist_max_kernel=None,
 )
-PROTOCOLS = {p.name: p for p in (FULL, REDUCED)}
+MEDIUM_EPOCHS = 12  # what fits in 30 minutes of a 2-core CPU at 10k digits
+MEDIUM = dataclasses.replace(
+    REDUCED,
+    name="medium",
+    batch_size=128,
+    toy_sizes=(10000, 2000, 5000),
+    toy_epochs=MEDIUM_EPOCHS,
+    toy_milestones=(MEDIUM_EPOCHS // 3, 2 * MEDIUM_EPOCHS // 3),  # the thesis's 20 and 40 of 60
+    toy_scale_warmup=1,  # the thesis's 5 of 60, rounded up
+    isrs=tuple(isr_grid(1.5, 7.65, 4)),
+    eval_limit=500,
+)
+PROTOCOLS = {p.name: p for p in (FULL, MEDIUM, REDUCED)}
 
 
 def toy_config(p: Protocol, model: str, **changes) -> TrainConfig:
@@ -132,11 +149,13 @@ def isr_sweep(p: Protocol, root: Path, **run) -> xr.Dataset:
     return run_sweep(cells, root / "isr-sweep", **run)
 
 
-def learned_toy(p: Protocol, root: Path, models: list[str], **run) -> dict[tuple[float, float], xr.Dataset]:
+def learned_toy(
+    p: Protocol, root: Path, models: list[str], ranges=THESIS_RANGES, **run
+) -> dict[tuple[float, float], xr.Dataset]:
     """The learnable toy models (initial scales 2, 3.46, 6 px) per data range
     (Table 2's learned rows, Table 4), in ROOT/learned-toy/range-LO-HI."""
     grids = {}
-    for bounds in THESIS_RANGES:
+    for bounds in ranges:
         base = toy_config(p, models[0], range=bounds)
         grids[bounds] = run_sweep(model_cells(base, models, p.toy_seeds), learned_toy_dir(root, bounds), **run)
     return grids
