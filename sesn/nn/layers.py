@@ -85,8 +85,8 @@ class _BasisConv(CarriesSettings, nn.Module):
         self.in_channels = _channels("in_channels", in_channels)
         self.out_channels = _channels("out_channels", out_channels)
         self.stride = _channels("stride", stride)
-        self.spec = BasisSpec(basis, eff, k, max_kernel, mult)
-        self.spec.warn_if_truncated(max(scales.values))  # InputError for kernels past KERNEL_SIZE_LIMIT
+        self.spec = BasisSpec(basis, eff, k, max_kernel, mult, dilate=scales.mode == "fixed")
+        self.spec.warn_if_truncated(max(scales.values), min(scales.values))  # InputError past KERNEL_SIZE_LIMIT
         self.scales = scales
         shape = (self.out_channels, *map(int, weight_shape), self.spec.num_functions)
         self.weight = nn.Parameter(torch.empty(shape))
@@ -103,7 +103,8 @@ class _BasisConv(CarriesSettings, nn.Module):
     @property
     def kernel_size(self) -> int:
         """Current kernel size l (px), following the largest internal scale."""
-        return self.spec.kernel_size(max(self.scales.values))
+        values = self.scales.values
+        return self.spec.kernel_size(max(values), min(values))
 
     def kernels(self) -> Tensor:
         """Current dense kernels [C_out, C_in, (scale_size,) S, l, l]: the
@@ -212,7 +213,7 @@ class _BasisConv(CarriesSettings, nn.Module):
         )
         if spec.max_kernel is not None:
             text += f", max_kernel={spec.max_kernel}"
-        if spec.kind == "B":
+        if spec.kind != "A":
             text += f", mult={spec.mult}"
         return text + f", stride={self.stride}, bias={self.bias is not None}, path={self.path}"
 
