@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import pickle
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,7 +67,7 @@ def disco_kernel_size(eff: int, ratio: float) -> int:
 
 
 def integer_factor(factor: float) -> int | None:
-    """The integer ``factor`` is within INTEGER_TOLERANCE (relative), else None."""
+    """The integer within INTEGER_TOLERANCE (relative) of ``factor``, else None."""
     nearest = round(factor)
     return nearest if nearest >= 1 and abs(factor - nearest) <= INTEGER_TOLERANCE * factor else None
 
@@ -188,7 +189,7 @@ def cached_proxies(factors: Sequence[float], eff: int, size: int) -> Tensor:
     path = proxy_cache_path(settings)
     try:
         saved = torch.load(path, weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError):
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError):
         saved = None
     if isinstance(saved, dict) and saved.get("settings") == text:
         return saved["proxies"]

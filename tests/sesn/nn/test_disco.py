@@ -157,6 +157,8 @@ def test_a_second_request_reads_the_cache(private_cache):
     torch.save({"settings": "{}", "proxies": saved["proxies"] + 1.0}, path)
     assert torch.equal(disco.cached_proxies(factors, 3, 7), first)
     assert torch.load(path, weights_only=True)["settings"] == saved["settings"]
+    path.write_bytes(b"not a torch file")  # so is an unreadable one
+    assert torch.equal(disco.cached_proxies(factors, 3, 7), first)
 
 
 def test_different_settings_have_different_hashes():
