@@ -108,7 +108,9 @@ class BasisSpec:
     kernel size (odd, 3 … KERNEL_SIZE_LIMIT px; a cap that cuts a kernel warns
     once); mult: ratio m between the sub-scales of bases B and disco (> 1;
     unused by basis A); dilate (disco only): integer scale factors take the
-    dilated grid — False for learnable scales, whose kernels must follow them.
+    dilated grid — False for learnable scales, whose kernels must follow them;
+    noise_blur (disco only, ≥ 0 px): the std of the Gaussian blur of the noise
+    its kernels are fitted on (0: white noise, DISCO's objective).
     Numbers may be Python, NumPy or 0-d tensor numbers.
     """
 
@@ -118,10 +120,13 @@ class BasisSpec:
     max_kernel: int | None = None
     mult: float = 1.5
     dilate: bool = True
+    noise_blur: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice("basis", self.kind, BASIS_KINDS)
         object.__setattr__(self, "dilate", bool(self.dilate) or self.kind != "disco")
+        blur = check_number("noise_blur", self.noise_blur, low=0.0)
+        object.__setattr__(self, "noise_blur", blur if self.kind == "disco" else 0.0)
         object.__setattr__(self, "eff", check_int("eff", self.eff, low=1))
         object.__setattr__(self, "k", check_positive("k", self.k))
         if self.max_kernel is not None:
@@ -143,7 +148,7 @@ class BasisSpec:
         if self.kind != "A":
             settings["mult"] = self.mult
         if self.kind == "disco":
-            settings["dilate"] = self.dilate
+            settings.update(dilate=self.dilate, noise_blur=self.noise_blur)
         return settings
 
     def full_kernel_size(self, sigma_max: float, sigma_min: float | None = None) -> int:
@@ -225,7 +230,16 @@ def build_basis(spec: BasisSpec, scales: Tensor) -> SeparableBasis:
     device = scales.device
     if spec.kind == "disco":
         full = spec.full_kernel_size(max(values), min(values))
-        atoms = disco_atoms(scales, layout.sub_scale, layout.order, spec.mult, spec.eff, full, dilate=spec.dilate)
+        atoms = disco_atoms(
+            scales,
+            layout.sub_scale,
+            layout.order,
+            spec.mult,
+            spec.eff,
+            full,
+            dilate=spec.dilate,
+            noise_blur=spec.noise_blur,
+        )
         cut = (full - size) // 2
         atoms = atoms[..., cut : full - cut]  # a max_kernel cap crops the solved kernels
     else:

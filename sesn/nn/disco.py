@@ -22,7 +22,9 @@ a − eff//2 becomes at f_i. The proxies are separable (the 2-D proxy of pixel
 
   R_t PyTorch's bicubic downscaling by t (a = −0.75, no antialiasing, DISCO's
   choice), C(k) the correlation with k, the Frobenius norm over ROWS output
-  samples of an unbounded signal: the expected squared error on white noise.
+  samples of an unbounded signal: the expected squared error on white noise,
+  or (``noise_blur`` > 0, not in DISCO) on white noise blurred by a Gaussian of
+  that std in px, such as ``sesn.nn.equivariance.smooth_noise``.
   DISCO minimises the same error with Adam on random 154 × 154 images, for 2-D
   (non-separable) proxies, with unsquared norms per pair and pairs weighted by
   their output size; here it is solved exactly, in 1-D, pairs weighted alike.
@@ -46,6 +48,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from scaletol.files import atomic_write, cache_dir
@@ -80,11 +83,13 @@ def cubic(d: Tensor) -> Tensor:
     return torch.where(d <= 1, near, torch.where(d < 2, far, torch.zeros_like(d)))
 
 
-def pair_operators(t: Tensor, size: int) -> tuple[Tensor, Tensor]:
+def pair_operators(t: Tensor, size: int, noise_blur: float = 0.0) -> tuple[Tensor, Tensor]:
     """(A, B), each [l, ROWS, W]: for kernels k_small, k_large [l] at ratio t,
     output sample m of R_t C(k_large) − C(k_small) R_t applied to an unbounded
     signal x is Σ_τ Σ_w (k_large[τ]·A[τ, m, w] − k_small[τ]·B[τ, m, w])·x[n_m + w − W//2],
-    n_m = floor((m + ½)·t − ½): the W input samples around where output m reads."""
+    n_m = floor((m + ½)·t − ½): the W input samples around where output m reads.
+    With ``noise_blur`` > 0, x is white noise blurred by a Gaussian of that
+    std (px), and A and B act on the white noise (W grows by 2·ceil(4·blur))."""
     centre = size // 2
     half = math.ceil(centre * float(t.detach())) + 3
     rows = torch.arange(ROWS, dtype=t.dtype, device=t.device)
@@ -96,10 +101,19 @@ def pair_operators(t: Tensor, size: int) -> tuple[Tensor, Tensor]:
     conv_first = cubic(source[None, :, None] + taps[:, None, None] - inputs)
     # downscale, then correlate: output m reads downscaled sample m + τ, at (m + τ + ½)·t − ½
     resize_first = cubic((rows[None, :, None] + taps[:, None, None] + 0.5) * t - 0.5 - inputs)
+    if noise_blur > 0:
+        reach = math.ceil(4 * noise_blur)
+        offsets = torch.arange(-reach, reach + 1, dtype=t.dtype, device=t.device)
+        gauss = torch.exp(-0.5 * (offsets / noise_blur) ** 2)
+        gauss = (gauss / gauss.sum())[None, None]
+        conv_first, resize_first = (
+            F.conv1d(op.reshape(-1, 1, op.shape[-1]), gauss, padding=2 * reach).reshape(size, ROWS, -1)
+            for op in (conv_first, resize_first)
+        )
     return conv_first, resize_first
 
 
-def equivariance_gram(factors: Tensor, size: int) -> Tensor:
+def equivariance_gram(factors: Tensor, size: int, noise_blur: float = 0.0) -> Tensor:
     """G [S, l, S, l]: the equivariance error of proxies p [S, l] (one row a
     of each P_i) is Σ p[i, τ]·G[i, τ, j, υ]·p[j, υ]."""
     n = len(factors)
@@ -109,7 +123,7 @@ def equivariance_gram(factors: Tensor, size: int) -> Tensor:
     order = sorted(range(n), key=lambda i: (values[i], i))
     for position, small in enumerate(order):
         for large in order[position + 1 :]:
-            a, b = pair_operators(factors[large] / factors[small], size)
+            a, b = pair_operators(factors[large] / factors[small], size, noise_blur)
             blocks[large][large] = blocks[large][large] + torch.einsum("tmw,umw->tu", a, a)
             blocks[small][small] = blocks[small][small] + torch.einsum("tmw,umw->tu", b, b)
             cross = torch.einsum("tmw,umw->tu", a, b)
@@ -118,9 +132,9 @@ def equivariance_gram(factors: Tensor, size: int) -> Tensor:
     return torch.stack([torch.stack(row, dim=1) for row in blocks])
 
 
-def equivariance_error(proxies: Tensor, factors: Tensor) -> Tensor:
+def equivariance_error(proxies: Tensor, factors: Tensor, noise_blur: float = 0.0) -> Tensor:
     """[eff] equivariance error of each row of ``proxies`` [S, eff, l] at ``factors`` [S]."""
-    gram = equivariance_gram(factors.to(proxies.dtype), proxies.shape[-1])
+    gram = equivariance_gram(factors.to(proxies.dtype), proxies.shape[-1], noise_blur)
     return torch.einsum("sat,stru,rau->a", proxies, gram, proxies)
 
 
@@ -131,7 +145,7 @@ def impulses(eff: int, size: int, step: int, dtype: torch.dtype, device: torch.d
     return grid
 
 
-def solve_proxies(factors: Tensor, eff: int, size: int, *, dilate: bool) -> Tensor:
+def solve_proxies(factors: Tensor, eff: int, size: int, *, dilate: bool, noise_blur: float = 0.0) -> Tensor:
     """The proxies [S, eff, l] for scale factors [S] (smallest 1), in
     ``factors``' dtype, differentiable with respect to ``factors``.
 
@@ -148,7 +162,7 @@ def solve_proxies(factors: Tensor, eff: int, size: int, *, dilate: bool) -> Tens
     unknown = [i for i in range(len(values)) if i not in known]
     if unknown:
         fixed = sorted(known)
-        gram = equivariance_gram(factors, size)
+        gram = equivariance_gram(factors, size, noise_blur)
         g_uu = gram[unknown][:, :, unknown].reshape(len(unknown) * size, -1)
         g_uk = gram[unknown][:, :, fixed].reshape(len(unknown) * size, -1)
         p_k = torch.stack([proxies[i] for i in fixed]).transpose(1, 2).reshape(-1, eff)  # [K·l, eff]
@@ -157,7 +171,7 @@ def solve_proxies(factors: Tensor, eff: int, size: int, *, dilate: bool) -> Tens
     return torch.stack([proxies[i] for i in range(len(values))])
 
 
-def proxy_settings(factors: Sequence[float], eff: int, size: int) -> dict:
+def proxy_settings(factors: Sequence[float], eff: int, size: int, noise_blur: float = 0.0) -> dict:
     """What the proxies of fixed scale factors depend on (the cache key)."""
     return {
         "algorithm": ALGORITHM,
@@ -165,6 +179,7 @@ def proxy_settings(factors: Sequence[float], eff: int, size: int) -> dict:
         "eff": int(eff),
         "size": int(size),
         "rows": ROWS,
+        "noise_blur": float(noise_blur),
         "resampling": f"bicubic a={CUBIC_A}",
         "dilate": True,
     }
@@ -180,11 +195,11 @@ def proxy_cache_path(settings: dict) -> Path:
     return cache_dir() / "disco" / f"{settings_hash(settings)[:32]}.pt"
 
 
-def cached_proxies(factors: Sequence[float], eff: int, size: int) -> Tensor:
+def cached_proxies(factors: Sequence[float], eff: int, size: int, noise_blur: float = 0.0) -> Tensor:
     """solve_proxies(dilate=True) for fixed factors (rounded to DECIMALS),
     float64, read from the disk cache or computed once and written to it
     atomically (a cache that cannot be written only warns)."""
-    settings = proxy_settings(factors, eff, size)
+    settings = proxy_settings(factors, eff, size, noise_blur)
     text = json.dumps(settings, sort_keys=True)
     path = proxy_cache_path(settings)
     try:
@@ -194,7 +209,7 @@ def cached_proxies(factors: Sequence[float], eff: int, size: int) -> Tensor:
     if isinstance(saved, dict) and saved.get("settings") == text:
         return saved["proxies"]
     values = torch.tensor(settings["factors"], dtype=torch.float64)
-    proxies = solve_proxies(values, eff, size, dilate=True)
+    proxies = solve_proxies(values, eff, size, dilate=True, noise_blur=noise_blur)
     try:
         atomic_write(path, lambda tmp: torch.save({"settings": text, "proxies": proxies}, tmp))
     except OSError as exc:
@@ -203,7 +218,15 @@ def cached_proxies(factors: Sequence[float], eff: int, size: int) -> Tensor:
 
 
 def disco_atoms(
-    scales: Tensor, sub_scale: Sequence[int], order: Sequence[int], mult: float, eff: int, size: int, *, dilate: bool
+    scales: Tensor,
+    sub_scale: Sequence[int],
+    order: Sequence[int],
+    mult: float,
+    eff: int,
+    size: int,
+    *,
+    dilate: bool,
+    noise_blur: float = 0.0,
 ) -> Tensor:
     """[S, A, l] 1-D atoms of basis "disco" at the internal scales [S] (px), not normalised.
 
@@ -215,9 +238,9 @@ def disco_atoms(
     sigma = scales.min()
     factors = scales / sigma
     if dilate and not factors.requires_grad:
-        proxies = cached_proxies(factors.tolist(), eff, size).to(scales.device, scales.dtype)
+        proxies = cached_proxies(factors.tolist(), eff, size, noise_blur).to(scales.device, scales.dtype)
     else:
-        proxies = solve_proxies(factors.double(), eff, size, dilate=dilate).to(scales.dtype)
+        proxies = solve_proxies(factors.double(), eff, size, dilate=dilate, noise_blur=noise_blur).to(scales.dtype)
     exponents = torch.arange(max(sub_scale) + 1, dtype=scales.dtype, device=scales.device)
     inner = hermite_atoms(sigma / mult**exponents, max(order) + 1, eff)  # [J, orders, eff]
     inner = inner[torch.tensor(sub_scale), torch.tensor(order)]  # [A, eff]

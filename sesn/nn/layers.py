@@ -74,7 +74,21 @@ class _BasisConv(CarriesSettings, nn.Module):
     """
 
     def __init__(
-        self, in_channels, out_channels, scales, weight_shape, *, basis, eff, k, max_kernel, mult, stride, bias, path
+        self,
+        in_channels,
+        out_channels,
+        scales,
+        weight_shape,
+        *,
+        basis,
+        eff,
+        k,
+        max_kernel,
+        mult,
+        noise_blur,
+        stride,
+        bias,
+        path,
     ):
         super().__init__()
         if not isinstance(scales, InternalScales):
@@ -85,7 +99,7 @@ class _BasisConv(CarriesSettings, nn.Module):
         self.in_channels = _channels("in_channels", in_channels)
         self.out_channels = _channels("out_channels", out_channels)
         self.stride = _channels("stride", stride)
-        self.spec = BasisSpec(basis, eff, k, max_kernel, mult, dilate=scales.mode == "fixed")
+        self.spec = BasisSpec(basis, eff, k, max_kernel, mult, dilate=scales.mode == "fixed", noise_blur=noise_blur)
         self.spec.warn_if_truncated(max(scales.values), min(scales.values))  # InputError past KERNEL_SIZE_LIMIT
         self.scales = scales
         shape = (self.out_channels, *map(int, weight_shape), self.spec.num_functions)
@@ -215,6 +229,8 @@ class _BasisConv(CarriesSettings, nn.Module):
             text += f", max_kernel={spec.max_kernel}"
         if spec.kind != "A":
             text += f", mult={spec.mult}"
+        if spec.noise_blur:
+            text += f", noise_blur={spec.noise_blur}"
         return text + f", stride={self.stride}, bias={self.bias is not None}, path={self.path}"
 
 
@@ -236,6 +252,7 @@ class ScaleConvZ2H(_BasisConv):
         k=4.0,
         max_kernel=None,
         mult=1.5,
+        noise_blur=0.0,
         stride=1,
         bias=False,
         path="auto",
@@ -250,6 +267,7 @@ class ScaleConvZ2H(_BasisConv):
             k=k,
             max_kernel=max_kernel,
             mult=mult,
+            noise_blur=noise_blur,
             stride=stride,
             bias=bias,
             path=path,
@@ -294,6 +312,7 @@ class ScaleConvHH(_BasisConv):
         k=4.0,
         max_kernel=None,
         mult=1.5,
+        noise_blur=0.0,
         stride=1,
         bias=False,
         path="auto",
@@ -309,6 +328,7 @@ class ScaleConvHH(_BasisConv):
             k=k,
             max_kernel=max_kernel,
             mult=mult,
+            noise_blur=noise_blur,
             stride=stride,
             bias=bias,
             path=path,

@@ -24,5 +24,8 @@ def test_one_epoch_of_mnist_scale_disco(data_dir, tmp_path, monkeypatch, tolcli)
     bases = [decode_settings(v) for k, v in weights.items() if k.endswith("_extra_state") and "features" in k]
     bases = [b for b in bases if "basis" in b]
     assert len(bases) == 3
-    assert all(b == {"basis": "disco", "eff": 7, "index": "sesn", "mult": 1.5, "dilate": True} for b in bases)
+    assert all(
+        b == {"basis": "disco", "eff": 7, "index": "sesn", "mult": 1.5, "dilate": True, "noise_blur": 0.0}
+        for b in bases
+    )
     assert len(list((tmp_path / "cache" / "disco").iterdir())) == 1  # the three layers share one solved basis
