@@ -28,6 +28,16 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     return path
 
 
+def cache_dir() -> Path:
+    """Where scaletol keeps what it downloads or computes once (MNIST files,
+    built datasets, DISCO bases): $SCALETOL_CACHE, else
+    $XDG_CACHE_HOME/scaletol, else ~/.cache/scaletol."""
+    if os.environ.get("SCALETOL_CACHE"):
+        return Path(os.environ["SCALETOL_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "scaletol"
+
+
 def unwritable(folder: str | os.PathLike) -> str | None:
     """Why no new file can be written in `folder`, or None if one can (tested
     by writing and removing an empty file: the only sure test)."""

@@ -10,6 +10,8 @@
 - `mnist-scale-<mode>`: the same network with learnable scales, initialised
   like SESN (σ_basis 1.5, ISR 2, N_S 4). The thesis's "Learn ISR" rows are
   `mnist-scale-ratio` (its code's parameterisation); `-isr` is its Eq. 6.
+- `mnist-scale-disco`: DISCO's MNIST-Scale network (Sosnovik et al. 2021) with
+  the DISCO basis at fixed scales 1.8 · 2^(i/3) px, N_S 4 (thesis Table 6/7).
 
 Every MNIST-Scale model has about 495k parameters (channels 32, 63, 95; 7×7
 weights per filter: 49 pixels or 49 basis functions).
@@ -121,6 +123,52 @@ class MnistScaleSESN(nn.Module):
         return self.head(self.features(x).flatten(1))
 
 
+class MnistScaleDISCO(nn.Module):
+    """DISCO's MNIST-Scale network (``mnist_disco``): MnistScaleSESN with basis
+    "disco" (7×7 = 49 functions, 15-px kernels at ISR 2, sub-scale ratio
+    `mult`, 1.5 in DISCO's MNIST-Scale runs), 2×2 spatial *average* pools, and
+    after the max over scales ReLU → 7×7 max pool (stride 1) → 2×2 average pool
+    (stride 4) → BN → head. Input [B, 1, 28, 28] → logits [B, 10]."""
+
+    BASIS: dict[str, Any] = dict(basis="disco", eff=7)
+    OPTIONS = SCALE_OPTIONS + ("max_kernel", "mult")
+
+    def __init__(
+        self,
+        scales: InternalScales,
+        *,
+        channels: tuple[int, int, int] = (32, 63, 95),
+        max_kernel: int | None = None,
+        mult: float = 1.5,
+        dropout: float = 0.7,
+    ):
+        super().__init__()
+        c1, c2, c3 = channels
+        conv = dict(**self.BASIS, max_kernel=max_kernel, mult=mult, bias=True)
+        self.scales = scales
+        self.features = nn.Sequential(
+            nn.Upsample(scale_factor=2),
+            ScaleConvZ2H(1, c1, scales, **conv),
+            nn.ReLU(),
+            nn.AvgPool3d((1, 2, 2)),
+            ScaleBatchNorm(c1),
+            ScaleConvHH(c1, c2, scales, scale_size=1, **conv),
+            nn.ReLU(),
+            nn.AvgPool3d((1, 2, 2)),
+            ScaleBatchNorm(c2),
+            ScaleConvHH(c2, c3, scales, scale_size=1, **conv),
+            ScaleProjection("max"),
+            nn.ReLU(),
+            nn.MaxPool2d(7, stride=1),
+            nn.AvgPool2d(2, stride=4),
+            nn.BatchNorm2d(c3),
+        )
+        self.head = _head(4 * c3, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
 class MnistScaleCNN(nn.Module):
     """The CNN baseline of Table 5: MnistScaleSESN with plain 7×7 convolutions."""
 
@@ -189,9 +237,9 @@ class ModelSpec:
             return
         scales = InternalScales(mode=self.mode, **settings)
         mult = layer.get("mult", MNIST_SCALE_MULT)
-        basis = cast(type[ToyNet] | type[MnistScaleSESN], self.network).BASIS
+        basis = cast(type[ToyNet] | type[MnistScaleSESN] | type[MnistScaleDISCO], self.network).BASIS
         spec = BasisSpec(basis["basis"], basis["eff"], layer.get("k", 4.0), layer.get("max_kernel"), mult)
-        spec.full_kernel_size(max(scales.values))
+        spec.full_kernel_size(max(scales.values), min(scales.values))
 
     def build(self, **options: Any) -> nn.Module:
         if self.mode is None:
@@ -203,6 +251,8 @@ class ModelSpec:
 
 TOY_SCALES = dict(DATASETS["dynamic-mnist"].initial_scales)
 MNIST_SCALE_SCALES = dict(DATASETS["mnist-scale"].initial_scales)
+# Thesis Table 6/7: DISCO's scales 1.8 · (1, 1.26, 1.59, 2) px (DISCO's own script: 1.9)
+DISCO_SCALES = dict(ns=4, sigma_basis=1.8, isr=2.0)
 
 _SPECS = (
     [ModelSpec(f"toy-{mode}", "dynamic-mnist", mode, TOY_SCALES) for mode in ("fixed",) + LEARNABLE_MODES]
@@ -211,6 +261,7 @@ _SPECS = (
         ModelSpec("mnist-scale-sesn", "mnist-scale", "fixed", MNIST_SCALE_SCALES),
     ]
     + [ModelSpec(f"mnist-scale-{mode}", "mnist-scale", mode, MNIST_SCALE_SCALES) for mode in LEARNABLE_MODES]
+    + [ModelSpec("mnist-scale-disco", "mnist-scale", "fixed", DISCO_SCALES, network_class=MnistScaleDISCO)]
 )
 SPECS = {spec.name: spec for spec in _SPECS}
 MODELS = tuple(SPECS)

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from scaletol.checks import InputError, MissingFileError
 from scaletol.datasets import DIGIT_SIZE
-from scaletol.files import atomic_write
+from scaletol.files import atomic_write, cache_dir
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -81,15 +81,6 @@ class MNIST:
         digest.update(self.images.contiguous().numpy().tobytes())
         digest.update(self.labels.contiguous().numpy().tobytes())
         return digest.hexdigest()
-
-
-def cache_dir() -> Path:
-    """Where scaletol keeps downloads and built datasets: $SCALETOL_CACHE, else
-    $XDG_CACHE_HOME/scaletol, else ~/.cache/scaletol."""
-    if os.environ.get("SCALETOL_CACHE"):
-        return Path(os.environ["SCALETOL_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "scaletol"
 
 
 def load_mnist(

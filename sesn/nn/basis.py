@@ -1,4 +1,4 @@
-"""Multi-scale Hermite bases A and B as separable products of 1-D atoms.
+"""Multi-scale bases — Hermite A and B, and DISCO — as separable products of 1-D atoms.
 
 Every 2-D basis function is ψ_{n_H}(y)·ψ_{n_W}(x), both atoms at the same
 scale (y: first spatial axis, H, rows; x: second, W, columns), so a basis is
@@ -16,9 +16,14 @@ code, so weights move between them unchanged:
   (n_H, n_W) = (0,0), (1,0), (2,0), (3,0), (4,0), (0,1), (1,1), …, (0,4);
   concatenated over the sub-scales and truncated to eff² functions.
 
-Scale σ_i is sampled on a centred odd window of int(l·σ_i/σ_max)//2·2+1 pixels
-inside the l × l kernel, and every atom is divided by its L2 norm at the
-smallest scale, so every 2-D function has unit norm at the smallest scale.
+- basis "disco": basis B's functions on eff × eff pixels at the smallest
+  scale, carried to the other scales by kernels optimised for equivariance on
+  the pixel grid (``sesn.nn.disco``).
+
+In bases A and B, scale σ_i is sampled on a centred odd window of
+int(l·σ_i/σ_max)//2·2+1 pixels inside the l × l kernel. Every atom is divided
+by its L2 norm at the smallest scale, so every 2-D function has unit norm at
+the smallest scale.
 """
 
 import math
@@ -31,9 +36,10 @@ import torch
 from torch import Tensor
 
 from scaletol.checks import InputError, check_choice, check_int, check_number, check_positive
+from sesn.nn.disco import disco_atoms, disco_kernel_size
 from sesn.nn.hermite import hermite_atoms
 
-BASIS_KINDS = ("A", "B")
+BASIS_KINDS = ("A", "B", "disco")
 MAX_ORDER_B = 4
 # Largest kernel (px) a basis may ask for: σ_max = 64 px at k = 4. Beyond it a
 # dense basis of eff 7 at 4 scales would take more than 200 MB, and a scale
@@ -96,11 +102,16 @@ def sesn_orders(kind: str, eff: int) -> list[tuple[int, int, int]]:
 class BasisSpec:
     """Configuration of a basis; hashable, so it can key a cache.
 
-    kind: "A" or "B"; eff: the basis has eff² functions; k: kernel extent in
-    units of σ_max; max_kernel: optional cap on the kernel size (odd, 3 …
-    KERNEL_SIZE_LIMIT px; a cap that cuts a kernel warns once); mult: ratio m
-    between the sub-scales of basis B (> 1; unused by basis A). Numbers may be
-    Python, NumPy or 0-d tensor numbers.
+    kind: "A", "B" or "disco"; eff: the basis has eff² functions; k: kernel
+    extent in units of σ_max (A and B; DISCO's kernel spans its dilated grid,
+    ``sesn.nn.disco.disco_kernel_size``); max_kernel: optional cap on the
+    kernel size (odd, 3 … KERNEL_SIZE_LIMIT px; a cap that cuts a kernel warns
+    once); mult: ratio m between the sub-scales of bases B and disco (> 1;
+    unused by basis A); dilate (disco only): integer scale factors take the
+    dilated grid — False for learnable scales, whose kernels must follow them;
+    noise_blur (disco only, ≥ 0 px): the std of the Gaussian blur of the noise
+    its kernels are fitted on (0: white noise, DISCO's objective).
+    Numbers may be Python, NumPy or 0-d tensor numbers.
     """
 
     kind: str = "A"
@@ -108,9 +119,14 @@ class BasisSpec:
     k: float = 4.0
     max_kernel: int | None = None
     mult: float = 1.5
+    dilate: bool = True
+    noise_blur: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice("basis", self.kind, BASIS_KINDS)
+        object.__setattr__(self, "dilate", bool(self.dilate) or self.kind != "disco")
+        blur = check_number("noise_blur", self.noise_blur, low=0.0)
+        object.__setattr__(self, "noise_blur", blur if self.kind == "disco" else 0.0)
         object.__setattr__(self, "eff", check_int("eff", self.eff, low=1))
         object.__setattr__(self, "k", check_positive("k", self.k))
         if self.max_kernel is not None:
@@ -128,34 +144,45 @@ class BasisSpec:
         """What the weights of a layer with this basis mean: kind, eff, the
         index convention and (basis B) mult. k and max_kernel only decide where
         the functions are cut off, so states move between them."""
-        settings = {"basis": self.kind, "eff": self.eff, "index": "sesn"}
-        if self.kind == "B":
+        settings: dict = {"basis": self.kind, "eff": self.eff, "index": "sesn"}
+        if self.kind != "A":
             settings["mult"] = self.mult
+        if self.kind == "disco":
+            settings.update(dilate=self.dilate, noise_blur=self.noise_blur)
         return settings
 
-    def full_kernel_size(self, sigma_max: float) -> int:
-        """l = max(3, 2·ceil(k·σ_max)+1) in pixels, before any ``max_kernel`` cap.
+    def full_kernel_size(self, sigma_max: float, sigma_min: float | None = None) -> int:
+        """l in pixels, before any ``max_kernel`` cap: max(3, 2·ceil(k·σ_max)+1)
+        for bases A and B; ``disco_kernel_size(eff, σ_max/σ_min)`` for DISCO
+        (which needs the smallest scale σ_min too).
 
         Raises InputError naming σ_max and the size beyond KERNEL_SIZE_LIMIT
         unless max_kernel caps it."""
         sigma_max = check_positive("sigma_max", sigma_max)
-        size = max(3, 2 * math.ceil(self.k * sigma_max - SIZE_TOLERANCE) + 1)
+        if self.kind == "disco":
+            if sigma_min is None:
+                raise ValueError("basis disco sizes its kernel by σ_max / σ_min: give sigma_min")
+            size = disco_kernel_size(self.eff, sigma_max / check_positive("sigma_min", sigma_min))
+            asked = f"the ratio σ_max/σ_min={sigma_max / sigma_min:.6g}"
+        else:
+            size = max(3, 2 * math.ceil(self.k * sigma_max - SIZE_TOLERANCE) + 1)
+            asked = f"internal scale σ_max={sigma_max:.6g} px"
         if size > KERNEL_SIZE_LIMIT and self.max_kernel is None:
             raise InputError(
-                f"internal scale σ_max={sigma_max:.6g} px asks for a kernel of {size} px (k={self.k:g}); "
+                f"{asked} asks for a kernel of {size} px (basis {self.kind}, k={self.k:g}); "
                 f"it must be ≤ {KERNEL_SIZE_LIMIT} px (sesn.nn.basis.KERNEL_SIZE_LIMIT): "
                 "choose smaller scales, a smaller k or a max_kernel"
             )
         return size
 
-    def kernel_size(self, sigma_max: float) -> int:
-        """The kernel size (px) for σ_max: ``full_kernel_size`` capped at max_kernel."""
-        size = self.full_kernel_size(sigma_max)
+    def kernel_size(self, sigma_max: float, sigma_min: float | None = None) -> int:
+        """The kernel size (px): ``full_kernel_size`` capped at max_kernel."""
+        size = self.full_kernel_size(sigma_max, sigma_min)
         return size if self.max_kernel is None else min(size, self.max_kernel)
 
-    def warn_if_truncated(self, sigma_max: float) -> None:
-        """Warn (once per spec) when max_kernel cuts the kernel of σ_max."""
-        size = self.full_kernel_size(sigma_max)
+    def warn_if_truncated(self, sigma_max: float, sigma_min: float | None = None) -> None:
+        """Warn (once per spec) when max_kernel cuts the kernel of these scales."""
+        size = self.full_kernel_size(sigma_max, sigma_min)
         if self.max_kernel is not None and size > self.max_kernel and self not in _WARNED_TRUNCATION:
             _WARNED_TRUNCATION.add(self)
             warnings.warn(
@@ -190,25 +217,40 @@ def window_mask(scales: list[float], size: int, dtype: torch.dtype, device: torc
 def build_basis(spec: BasisSpec, scales: Tensor) -> SeparableBasis:
     """The basis of ``spec`` at the internal scales ``scales`` [S] (pixels).
 
-    Differentiable with respect to ``scales``; the kernel size follows
-    σ_max = max(scales) by ``spec.kernel_size`` (InputError past
+    Differentiable with respect to ``scales``; the kernel size follows the
+    scales by ``spec.kernel_size`` (InputError past
     KERNEL_SIZE_LIMIT, checked before anything is allocated).
     """
     values = scales.detach().tolist()
     if not all(math.isfinite(v) and v > 0 for v in values):
         raise InputError(f"scales={values} must be finite and > 0")
-    spec.warn_if_truncated(max(values))
-    size = spec.kernel_size(max(values))
+    spec.warn_if_truncated(max(values), min(values))
+    size = spec.kernel_size(max(values), min(values))
     layout = spec.layout
     device = scales.device
-    exponents = torch.arange(max(layout.sub_scale) + 1, dtype=scales.dtype, device=device)
-    sub_sigmas = scales[:, None] / spec.mult**exponents  # [S, J]
-    n_orders = max(layout.order) + 1
-    all_atoms = hermite_atoms(sub_sigmas, n_orders, size)  # [S, J, n_orders, l]
-    sub_scale = torch.tensor(layout.sub_scale, device=device)
-    order = torch.tensor(layout.order, device=device)
-    atoms = all_atoms[:, sub_scale, order]  # [S, A, l]
-    atoms = atoms * window_mask(values, size, scales.dtype, device)[:, None, :]
+    if spec.kind == "disco":
+        full = spec.full_kernel_size(max(values), min(values))
+        atoms = disco_atoms(
+            scales,
+            layout.sub_scale,
+            layout.order,
+            spec.mult,
+            spec.eff,
+            full,
+            dilate=spec.dilate,
+            noise_blur=spec.noise_blur,
+        )
+        cut = (full - size) // 2
+        atoms = atoms[..., cut : full - cut]  # a max_kernel cap crops the solved kernels
+    else:
+        exponents = torch.arange(max(layout.sub_scale) + 1, dtype=scales.dtype, device=device)
+        sub_sigmas = scales[:, None] / spec.mult**exponents  # [S, J]
+        n_orders = max(layout.order) + 1
+        all_atoms = hermite_atoms(sub_sigmas, n_orders, size)  # [S, J, n_orders, l]
+        sub_scale = torch.tensor(layout.sub_scale, device=device)
+        order = torch.tensor(layout.order, device=device)
+        atoms = all_atoms[:, sub_scale, order]  # [S, A, l]
+        atoms = atoms * window_mask(values, size, scales.dtype, device)[:, None, :]
     smallest = min(range(len(values)), key=values.__getitem__)
     atoms = atoms / atoms[smallest].norm(dim=-1)[None, :, None]
     rows = torch.tensor(layout.rows, device=device)

@@ -74,7 +74,21 @@ class _BasisConv(CarriesSettings, nn.Module):
     """
 
     def __init__(
-        self, in_channels, out_channels, scales, weight_shape, *, basis, eff, k, max_kernel, mult, stride, bias, path
+        self,
+        in_channels,
+        out_channels,
+        scales,
+        weight_shape,
+        *,
+        basis,
+        eff,
+        k,
+        max_kernel,
+        mult,
+        noise_blur,
+        stride,
+        bias,
+        path,
     ):
         super().__init__()
         if not isinstance(scales, InternalScales):
@@ -85,8 +99,8 @@ class _BasisConv(CarriesSettings, nn.Module):
         self.in_channels = _channels("in_channels", in_channels)
         self.out_channels = _channels("out_channels", out_channels)
         self.stride = _channels("stride", stride)
-        self.spec = BasisSpec(basis, eff, k, max_kernel, mult)
-        self.spec.warn_if_truncated(max(scales.values))  # InputError for kernels past KERNEL_SIZE_LIMIT
+        self.spec = BasisSpec(basis, eff, k, max_kernel, mult, dilate=scales.mode == "fixed", noise_blur=noise_blur)
+        self.spec.warn_if_truncated(max(scales.values), min(scales.values))  # InputError past KERNEL_SIZE_LIMIT
         self.scales = scales
         shape = (self.out_channels, *map(int, weight_shape), self.spec.num_functions)
         self.weight = nn.Parameter(torch.empty(shape))
@@ -103,7 +117,8 @@ class _BasisConv(CarriesSettings, nn.Module):
     @property
     def kernel_size(self) -> int:
         """Current kernel size l (px), following the largest internal scale."""
-        return self.spec.kernel_size(max(self.scales.values))
+        values = self.scales.values
+        return self.spec.kernel_size(max(values), min(values))
 
     def kernels(self) -> Tensor:
         """Current dense kernels [C_out, C_in, (scale_size,) S, l, l]: the
@@ -212,8 +227,10 @@ class _BasisConv(CarriesSettings, nn.Module):
         )
         if spec.max_kernel is not None:
             text += f", max_kernel={spec.max_kernel}"
-        if spec.kind == "B":
+        if spec.kind != "A":
             text += f", mult={spec.mult}"
+        if spec.noise_blur:
+            text += f", noise_blur={spec.noise_blur}"
         return text + f", stride={self.stride}, bias={self.bias is not None}, path={self.path}"
 
 
@@ -235,6 +252,7 @@ class ScaleConvZ2H(_BasisConv):
         k=4.0,
         max_kernel=None,
         mult=1.5,
+        noise_blur=0.0,
         stride=1,
         bias=False,
         path="auto",
@@ -249,6 +267,7 @@ class ScaleConvZ2H(_BasisConv):
             k=k,
             max_kernel=max_kernel,
             mult=mult,
+            noise_blur=noise_blur,
             stride=stride,
             bias=bias,
             path=path,
@@ -293,6 +312,7 @@ class ScaleConvHH(_BasisConv):
         k=4.0,
         max_kernel=None,
         mult=1.5,
+        noise_blur=0.0,
         stride=1,
         bias=False,
         path="auto",
@@ -308,6 +328,7 @@ class ScaleConvHH(_BasisConv):
             k=k,
             max_kernel=max_kernel,
             mult=mult,
+            noise_blur=noise_blur,
             stride=stride,
             bias=bias,
             path=path,

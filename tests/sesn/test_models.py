@@ -14,7 +14,7 @@ LEARNABLE = ("isr", "ratio", "spacings", "direct")
 def test_registry_covers_every_scale_mode_for_both_networks():
     assert sorted(TOY) == sorted(f"toy-{m}" for m in ("fixed",) + LEARNABLE)
     assert sorted(MNIST_SCALE) == sorted(
-        ["mnist-scale-cnn", "mnist-scale-sesn"] + [f"mnist-scale-{m}" for m in LEARNABLE]
+        ["mnist-scale-cnn", "mnist-scale-sesn", "mnist-scale-disco"] + [f"mnist-scale-{m}" for m in LEARNABLE]
     )
 
 
@@ -98,6 +98,22 @@ def test_mnist_scale_networks_use_basis_b_with_mult_1_4_and_zero_biases(name):
     assert all(c.spec.kind == "B" and c.spec.eff == 7 and c.spec.mult == 1.4 for c in convs)
     assert all(torch.equal(c.bias, torch.zeros_like(c.bias)) for c in convs)
     assert all(c.spec.mult == 1.5 for c in scale_convs(make_model(name, mult=1.5)))
+
+
+def test_the_disco_network_follows_discos_mnist_settings(monkeypatch, tmp_path):
+    """DISCO's mnist_disco: basis disco_b with 7×7 weights, 15-px kernels, mult 1.5,
+    scales (1, 1.26, 1.59, 2) (Table 7) × 1.8 px (Table 6), average pools; no k."""
+    monkeypatch.setenv("SCALETOL_CACHE", str(tmp_path))
+    model = make_model("mnist-scale-disco")
+    assert internal_scales(model).values == pytest.approx([1.8 * 2 ** (i / 3) for i in range(4)], rel=1e-6)
+    convs = scale_convs(model)
+    assert len(convs) == 3
+    assert all(c.spec.kind == "disco" and c.spec.eff == 7 and c.spec.mult == 1.5 and c.spec.dilate for c in convs)
+    assert all(c.kernel_size == 15 for c in convs)
+    assert sum(isinstance(m, torch.nn.AvgPool3d) for m in model.modules()) == 2
+    assert not any(p.requires_grad for p in scale_parameters(model))
+    with pytest.raises(InputError, match="k"):
+        make_model("mnist-scale-disco", k=3.0)
 
 
 def test_the_toy_network_has_basis_a_and_takes_no_mult():
