@@ -11,6 +11,9 @@
   like SESN (σ_basis 1.5, ISR 2, N_S 4). The thesis's "Learn ISR" rows are
   `mnist-scale-ratio` (its code's parameterisation); `-isr` is its Eq. 6.
 
+- `mnist-scale-<baseline>`: the scale-aware baselines of Table 5 (sicnn,
+  siconvnet, sevf, dss, sscnn; ``sesn.baselines``), without InternalScales.
+
 Every MNIST-Scale model has about 495k parameters (channels 32, 63, 95; 7×7
 weights per filter: 49 pixels or 49 basis functions).
 """
@@ -25,6 +28,8 @@ from torch import nn
 
 from scaletol.checks import InputError, check_choice
 from scaletol.datasets import DATASETS, MNIST_SCALE_MULT
+from sesn.baselines import NETWORKS as BASELINES
+from sesn.baselines.protocol import head
 from sesn.nn.basis import BasisSpec
 from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection
 from sesn.nn.scales import InternalScales
@@ -63,17 +68,6 @@ class ToyNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.norm(torch.relu(self.project(self.conv(x)))))
         return self.classify(x.flatten(1))
-
-
-def _head(in_features: int, dropout: float) -> nn.Sequential:
-    """Linear → 256 → BN → ReLU → Dropout → Linear(256, 10) (SESN's head)."""
-    return nn.Sequential(
-        nn.Linear(in_features, 256, bias=False),
-        nn.BatchNorm1d(256),
-        nn.ReLU(),
-        nn.Dropout(dropout),
-        nn.Linear(256, 10),
-    )
 
 
 class MnistScaleSESN(nn.Module):
@@ -115,7 +109,7 @@ class MnistScaleSESN(nn.Module):
             nn.MaxPool2d(8, padding=2),
             nn.BatchNorm2d(c3),
         )
-        self.head = _head(4 * c3, dropout)
+        self.head = head(4 * c3, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
@@ -142,7 +136,7 @@ class MnistScaleCNN(nn.Module):
             nn.MaxPool2d(8, padding=2),
             nn.BatchNorm2d(c3),
         )
-        self.head = _head(4 * c3, dropout)
+        self.head = head(4 * c3, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
@@ -211,6 +205,7 @@ _SPECS = (
         ModelSpec("mnist-scale-sesn", "mnist-scale", "fixed", MNIST_SCALE_SCALES),
     ]
     + [ModelSpec(f"mnist-scale-{mode}", "mnist-scale", mode, MNIST_SCALE_SCALES) for mode in LEARNABLE_MODES]
+    + [ModelSpec(f"mnist-scale-{name}", "mnist-scale", None, network_class=net) for name, net in BASELINES.items()]
 )
 SPECS = {spec.name: spec for spec in _SPECS}
 MODELS = tuple(SPECS)
