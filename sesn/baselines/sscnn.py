@@ -2,10 +2,11 @@
 scale-invariant convolutional neural networks"; thesis Table 5 row "SS-CNN"):
 filters are combinations of log-radial harmonics
 ψ(r, φ) = exp(−d(φ, φ₀)²/2σ_φ²) · r⁻¹ · exp(i(κ log r + phase)), d the angular
-distance to the axis φ₀ (mod π). Scaling such a function by s only multiplies
-it by s⁻¹e^(−iκ log s), so one set of complex coefficients gives the filter at
-every scale s: rotate each coefficient by −κ log s and crop the basis to radius
-3s. Each layer convolves at every scale and keeps ReLU(max over scales).
+distance to the axis φ₀ (mod π). Scaled by s, such a function is itself
+times a number: ψ(r/s, φ) = s·e^(−iκ log s)·ψ(r, φ). So rotating the complex
+coefficients of a filter W = Re Σ c·ψ by −κ log s (and cropping the basis to
+radius 3s) gives W(x/s)/s: one set of coefficients serves every scale. Each
+layer convolves at every scale and keeps ReLU(max over scales).
 Settings of SESN's re-implementation (Sosnovik et al. 2020) with the scales of
 thesis Table 7, s ∈ {1, 1.33, 1.67, 2, 2.33} (radii 3 … 7 px): radial
 frequencies κ = 2πk/log 7 for k ∈ {0.5, 1, 2}, nine axes φ₀ = 0, π/8, …, π
