@@ -6,6 +6,7 @@ parameterisations (≈495k parameters each), and the scales they learn;
 neighbouring scales); `mnist-scale-isr` is the text's Eq. 6.
 DISCO is `mnist-scale-disco` (fixed scales 1.8 … 3.6 px, sub-scale ratio 1.5
 in both variants; DISCO's own MNIST-Scale+ runs used 1.9).
+The scale-aware baselines SiCNN, SI-ConvNet, SEVF, DSS and SS-CNN are `sesn.baselines`.
 
     python examples/table5.py [--protocol reduced|full] [--augment] [--out runs/reduced]
 
@@ -26,6 +27,11 @@ MODELS = {
     "mnist-scale-spacings": "Ours (Learn Spacings)",
     "mnist-scale-direct": "Ours (Learn Scales Directly)",
     "mnist-scale-disco": "DISCO",
+    "mnist-scale-sicnn": "SiCNN",
+    "mnist-scale-siconvnet": "SI-ConvNet",
+    "mnist-scale-sevf": "SEVF",
+    "mnist-scale-dss": "DSS",
+    "mnist-scale-sscnn": "SS-CNN",
 }
 # Table 5: test error % on MNIST-Scale and MNIST-Scale+
 THESIS_ERROR = {
@@ -35,6 +41,11 @@ THESIS_ERROR = {
     "mnist-scale-spacings": ("1.70 ± 0.10", "1.50 ± 0.08"),
     "mnist-scale-direct": ("1.74 ± 0.06", "1.50 ± 0.08"),
     "mnist-scale-disco": ("1.52 ± 0.06", "1.35 ± 0.05"),
+    "mnist-scale-sicnn": ("2.02 ± 0.14", "1.59 ± 0.03"),
+    "mnist-scale-siconvnet": ("1.82 ± 0.11", "1.59 ± 0.10"),
+    "mnist-scale-sevf": ("2.12 ± 0.13", "1.81 ± 0.09"),
+    "mnist-scale-dss": ("1.97 ± 0.08", "1.57 ± 0.09"),
+    "mnist-scale-sscnn": ("1.84 ± 0.10", "1.76 ± 0.07"),
 }
 # Table 6: the four scales [px] (SESN fixed; learned without and with "+")
 THESIS_SCALES = {

@@ -13,6 +13,9 @@
 - `mnist-scale-disco`: DISCO's MNIST-Scale network (Sosnovik et al. 2021) with
   the DISCO basis at fixed scales 1.8 · 2^(i/3) px, N_S 4 (thesis Table 6/7).
 
+- `mnist-scale-<baseline>`: the scale-aware baselines of Table 5 (sicnn,
+  siconvnet, sevf, dss, sscnn; ``sesn.baselines``), without InternalScales.
+
 Every MNIST-Scale model has about 495k parameters (channels 32, 63, 95; 7×7
 weights per filter: 49 pixels or 49 basis functions).
 """
@@ -27,6 +30,8 @@ from torch import nn
 
 from scaletol.checks import InputError, check_choice
 from scaletol.datasets import DATASETS, MNIST_SCALE_MULT
+from sesn.baselines import NETWORKS as BASELINES
+from sesn.baselines.protocol import head
 from sesn.nn.basis import BasisSpec
 from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection
 from sesn.nn.scales import InternalScales
@@ -65,17 +70,6 @@ class ToyNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.norm(torch.relu(self.project(self.conv(x)))))
         return self.classify(x.flatten(1))
-
-
-def _head(in_features: int, dropout: float) -> nn.Sequential:
-    """Linear → 256 → BN → ReLU → Dropout → Linear(256, 10) (SESN's head)."""
-    return nn.Sequential(
-        nn.Linear(in_features, 256, bias=False),
-        nn.BatchNorm1d(256),
-        nn.ReLU(),
-        nn.Dropout(dropout),
-        nn.Linear(256, 10),
-    )
 
 
 class MnistScaleSESN(nn.Module):
@@ -117,7 +111,7 @@ class MnistScaleSESN(nn.Module):
             nn.MaxPool2d(8, padding=2),
             nn.BatchNorm2d(c3),
         )
-        self.head = _head(4 * c3, dropout)
+        self.head = head(4 * c3, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
@@ -163,7 +157,7 @@ class MnistScaleDISCO(nn.Module):
             nn.AvgPool2d(2, stride=4),
             nn.BatchNorm2d(c3),
         )
-        self.head = _head(4 * c3, dropout)
+        self.head = head(4 * c3, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
@@ -190,7 +184,7 @@ class MnistScaleCNN(nn.Module):
             nn.MaxPool2d(8, padding=2),
             nn.BatchNorm2d(c3),
         )
-        self.head = _head(4 * c3, dropout)
+        self.head = head(4 * c3, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
@@ -262,6 +256,7 @@ _SPECS = (
     ]
     + [ModelSpec(f"mnist-scale-{mode}", "mnist-scale", mode, MNIST_SCALE_SCALES) for mode in LEARNABLE_MODES]
     + [ModelSpec("mnist-scale-disco", "mnist-scale", "fixed", DISCO_SCALES, network_class=MnistScaleDISCO)]
+    + [ModelSpec(f"mnist-scale-{name}", "mnist-scale", None, network_class=net) for name, net in BASELINES.items()]
 )
 SPECS = {spec.name: spec for spec in _SPECS}
 MODELS = tuple(SPECS)

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from scaletol.checks import InputError
+from sesn.baselines import NETWORKS as BASELINES
 from sesn.models import MODELS, count_parameters, internal_scales, make_model, model_spec
 from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H
 from sesn.nn.scales import scale_parameters
@@ -14,7 +15,9 @@ LEARNABLE = ("isr", "ratio", "spacings", "direct")
 def test_registry_covers_every_scale_mode_for_both_networks():
     assert sorted(TOY) == sorted(f"toy-{m}" for m in ("fixed",) + LEARNABLE)
     assert sorted(MNIST_SCALE) == sorted(
-        ["mnist-scale-cnn", "mnist-scale-sesn", "mnist-scale-disco"] + [f"mnist-scale-{m}" for m in LEARNABLE]
+        ["mnist-scale-cnn", "mnist-scale-sesn", "mnist-scale-disco"]
+        + [f"mnist-scale-{m}" for m in LEARNABLE]
+        + [f"mnist-scale-{name}" for name in BASELINES]
     )
 
 
