@@ -11,7 +11,7 @@ the final file equals the sequential sweep's.
 
 GPUs: on CUDA each cell asks for the worker resource GPU=1, so a worker
 declaring one GPU runs one cell at a time on it. With device "auto" cells ask
-for it when a connected worker declares it. A local cluster on a CUDA machine
+for it when the first worker to connect declares it. A local cluster on a CUDA machine
 has one worker per visible GPU, each seeing only its GPU.
 
 Faults: a cell is tried at most 1 + `retries` times, whatever stopped it (an
@@ -188,12 +188,18 @@ class _ClusterRun:
     ):
         self.client, self.cells, self.out_dir, self.retries = client, cells, out_dir, retries
         self.options = {**train_options, "device": device}
-        self.resources = {GPU: 1} if _wants_gpu(client, device) else None
+        self.device = device
+        self.resources: dict[str, int] | None = None  # decided when the first worker is there
         self.progress, self.on_cell = progress, on_cell
 
     def submit(self, i: int) -> Future:
         return self.client.submit(
-            _train_cell_task, self.cells[i], str(self.out_dir), self.options, resources=self.resources, pure=False
+            _train_cell_task,
+            self.cells[i],
+            str(self.out_dir),
+            self.options,
+            resources=self.resources or None,
+            pure=False,
         )
 
     def run(self, todo: list[int], parts: dict[int, xr.Dataset]) -> dict[str, str]:
@@ -260,7 +266,9 @@ class _ClusterRun:
     def slots(self) -> int:
         """How many cells the connected workers can run at once: their GPUs,
         or their threads when cells need no GPU."""
-        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        workers = list(self.client.scheduler_info(n_workers=-1)["workers"].values())
+        if workers and self.resources is None:
+            self.resources = {GPU: 1} if _wants_gpu(workers, self.device) else {}
         if self.resources:
             return int(sum((w.get("resources") or {}).get(GPU, 0) for w in workers))
         return sum(int(w["nthreads"]) for w in workers)
@@ -270,12 +278,11 @@ class _ClusterRun:
             bar.write(line, file=sys.stderr)
 
 
-def _wants_gpu(client: Client, device: str) -> bool:
-    """Whether cells ask for a GPU: device cuda, or auto with a connected
-    worker declaring the GPU resource."""
+def _wants_gpu(workers: list[dict], device: str) -> bool:
+    """Whether cells ask for a GPU: with device cuda, or with auto when one of
+    the `workers` (the scheduler's records of them) declares the resource."""
     if device != "auto":
         return torch.device(device).type == "cuda"
-    workers = client.scheduler_info(n_workers=-1)["workers"].values()
     return any(GPU in (w.get("resources") or {}) for w in workers)
 
 

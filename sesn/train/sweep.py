@@ -10,6 +10,8 @@ Two kinds of grid (thesis §4.1.1 and §4.3):
 Each cell trains in OUT/cells/<name>/ (config, checkpoint, metrics,
 results.nc). Rerunning a sweep skips cells that have results, resumes cells
 that were cut off, and rewrites OUT/results.nc after every finished cell.
+`run_sweep` trains the cells one after another; `sesn.train.cluster` runs
+them as tasks on Dask's distributed scheduler, through the same `train_cell`.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ equal the sequential sweep's, also when a worker is killed during a cell;
 cells that keep failing are named while the others finish; a cut-off sweep
 continues on the cluster. One cluster serves the whole file."""
 
+import os
 import shutil
 from pathlib import Path
 from typing import NamedTuple
@@ -11,10 +12,12 @@ import pytest
 
 pytest.importorskip("distributed", reason="the cluster extra (dask[distributed]) is not installed")
 
+import torch  # noqa: E402
 import xarray as xr  # noqa: E402
+from distributed import Client  # noqa: E402
 
 from scaletol.results import merge_results, read_results  # noqa: E402
-from sesn.train.cluster import KILL_ONCE_ENV, CellsFailed, local_cluster, run_cluster_sweep  # noqa: E402
+from sesn.train.cluster import KILL_ONCE_ENV, CellsFailed, _wants_gpu, local_cluster, run_cluster_sweep  # noqa: E402
 from sesn.train.loop import METRICS_FILE  # noqa: E402
 from sesn.train.sweep import SweepCell, cell_dir, cell_results, isr_cells, run_sweep, train_cell  # noqa: E402
 from tests.sesn.train.test_sweep import BASE, Interrupted, synthetic_mnist  # noqa: E402
@@ -33,7 +36,7 @@ def cluster(tmp_path_factory):
     trigger = tmp_path_factory.mktemp("kill") / "trigger"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KILL_ONCE_ENV, str(trigger))  # the worker processes inherit it
-        with local_cluster(2) as running:
+        with local_cluster(2, gpus=["0", "1"]) as running:  # without CUDA the workers train on the CPU
             yield Cluster(running.scheduler_address, trigger)
 
 
@@ -86,6 +89,24 @@ def test_a_cell_that_keeps_failing_is_named_and_the_others_finish(cluster, seque
     xr.testing.assert_identical(read_results(tmp_path / "results.nc"), expected)
 
 
+def test_each_local_worker_sees_only_its_gpu_and_declares_it(cluster):
+    with Client(cluster.address) as client:
+        seen = client.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))  # read in the worker
+        workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    assert sorted(seen.values()) == ["0", "1"]
+    assert [w["resources"] for w in workers] == [{"GPU": 1}, {"GPU": 1}]
+    assert [w["nthreads"] for w in workers] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("device", "resources", "asks"),
+    [("auto", {"GPU": 1}, True), ("auto", {}, False), ("cpu", {"GPU": 1}, False), ("cuda", {}, True)],
+)
+def test_cells_ask_for_a_gpu_on_cuda_or_when_the_workers_have_one(device, resources, asks):
+    assert _wants_gpu([{"resources": {}}, {"resources": resources}], device) is asks
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="device auto would train on the GPU, unlike the CPU reference")
 def test_a_cut_off_sweep_continues_on_the_cluster(cluster, sequential, tmp_path):
     # What an interrupted client leaves: the first cell finished, the second
     # cut off in its second epoch (after its first checkpoint).
