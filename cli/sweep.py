@@ -56,12 +56,14 @@ if TYPE_CHECKING:
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
+    metavar="N",
     default=None,
     help="Run the cells as tasks on a local Dask cluster of N worker processes (one per GPU on CUDA).",
 )
 @click.option(
     "--retries",
     type=click.IntRange(min=0),
+    metavar="N",
     default=2,
     show_default=True,
     help="With --scheduler/--workers: tries of a failed cell beyond the first (each resumes its checkpoint).",

@@ -4,15 +4,16 @@
 processes on this machine (`local_cluster`); `scheduler=ADDRESS` uses a running
 scheduler and its workers. Each task trains one cell exactly as the sequential
 sweep does (`sesn.train.sweep.train_cell`, in OUT/cells/<name>/, with the same
-seed), so OUT must be a folder that the client and every worker see at the
-same path. The client alone reads the finished cells and rewrites the merged
-OUT/results.nc (atomically, the cells in the sweep's order) after each one:
-the final file equals the sequential sweep's.
+seed and, on the CPU, the client's number of torch threads), so OUT must be a
+folder that the client and every worker see at the same path. The client
+alone reads the finished cells and rewrites the merged OUT/results.nc
+(atomically, the cells in the sweep's order) after each one: the final file
+equals the sequential sweep's.
 
 GPUs: on CUDA each cell asks for the worker resource GPU=1, so a worker
 declaring one GPU runs one cell at a time on it. With device "auto" cells ask
-for it when the first worker to connect declares it. A local cluster on a CUDA machine
-has one worker per visible GPU, each seeing only its GPU.
+for it when the first worker to connect declares it. A local cluster on a
+CUDA machine has one worker per visible GPU, each seeing only its GPU.
 
 Faults: a cell is tried at most 1 + `retries` times, whatever stopped it (an
 error, or its worker dying); each try resumes from the cell's last checkpoint,
@@ -22,8 +23,8 @@ client was interrupted continues when run again.
 
 Test hook (for the tests only): when the environment variable
 SCALETOL_TEST_KILL_ONCE names a file that exists on a worker, the first cell
-there to start its second epoch renames the file to <file>.killed, copies the
-cell's metrics.csv (its first epoch) into it, and kills its worker process.
+there to start its second epoch removes the file, copies the cell's
+metrics.csv (its first epoch) to <file>.killed, and kills its worker process.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import xarray as xr
 from tqdm import tqdm
 
 from scaletol.checks import InputError, check_int
+from scaletol.results import merge_results
 from sesn.train.loop import METRICS_FILE, BatchHook, resolve_device
 from sesn.train.sweep import SweepCell, cell_dir, cell_results, is_finished, train_cell, write_merged
 
@@ -73,6 +75,7 @@ def local_cluster(workers: int, gpus: Sequence[str] = ()) -> SpecCluster:
     gpus[i] (CUDA_VISIBLE_DEVICES) and declares the resource GPU=1. Its
     scheduler fails a task at once when its worker dies (allowed_failures 0),
     so the sweep's own retries count every try."""
+    import dask
     from distributed import Nanny, Scheduler, SpecCluster
 
     workers = check_int("workers", workers, low=1)
@@ -87,7 +90,12 @@ def local_cluster(workers: int, gpus: Sequence[str] = ()) -> SpecCluster:
         return {"cls": Nanny, "options": {**options, **gpu}}
 
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard": False, "allowed_failures": 0}}
-    return SpecCluster(workers={i: spec(i) for i in range(workers)}, scheduler=scheduler, silence_logs=logging.CRITICAL)
+    # Dask's nannies would set OMP_NUM_THREADS=1 etc. in this process's own
+    # environment (passed on to its later subprocesses); a cell sets its torch threads itself.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
+        return SpecCluster(
+            workers={i: spec(i) for i in range(workers)}, scheduler=scheduler, silence_logs=logging.CRITICAL
+        )
 
 
 def visible_gpus() -> list[str]:
@@ -143,17 +151,10 @@ def run_cluster_sweep(
             client = _connect(stack, scheduler, workers, device)
             sweep = _ClusterRun(client, cells, out_dir, retries, device, train_options, progress, on_cell)
             failed = sweep.run(todo, parts)
-    results = _merge(parts)
+    ordered = [parts[i] for i in sorted(parts)]
     if failed:
-        raise CellsFailed(failed, results)
-    assert results is not None
-    return results
-
-
-def _merge(parts: dict[int, xr.Dataset]) -> xr.Dataset | None:
-    from scaletol.results import merge_results
-
-    return merge_results([parts[i] for i in sorted(parts)]) if parts else None
+        raise CellsFailed(failed, merge_results(ordered) if ordered else None)
+    return merge_results(ordered)
 
 
 def _connect(stack: contextlib.ExitStack, scheduler: str | None, workers: int | None, device: str) -> Client:
@@ -198,6 +199,7 @@ class _ClusterRun:
             self.cells[i],
             str(self.out_dir),
             self.options,
+            torch.get_num_threads(),
             resources=self.resources or None,
             pure=False,
         )
@@ -298,11 +300,19 @@ def _describe(future: Future) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
-def _train_cell_task(cell: SweepCell, out_dir: str, options: dict) -> float:
-    """The task on a worker: train `cell` into its folder; returns the seconds it took."""
+def _train_cell_task(cell: SweepCell, out_dir: str, options: dict, threads: int) -> float:
+    """The task on a worker: train `cell` into its folder, on the CPU with
+    `threads` torch threads (the client's, as a sequential sweep would:
+    results depend on it); returns the seconds it took."""
     started = time.perf_counter()
     hook = _kill_once(cell, Path(out_dir))
-    train_cell(cell, out_dir, progress=False, **options, **({"on_batch": hook} if hook else {}))
+    previous = torch.get_num_threads()
+    if resolve_device(options["device"]).type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        train_cell(cell, out_dir, progress=False, **options, **({"on_batch": hook} if hook else {}))
+    finally:
+        torch.set_num_threads(previous)
     return time.perf_counter() - started
 
 
@@ -315,12 +325,11 @@ def _kill_once(cell: SweepCell, out_dir: Path) -> BatchHook | None:
     def hook(epoch: int, batch: int) -> None:
         if epoch < 1 or batch != 0:
             return
-        killed = trigger + ".killed"
         try:
-            os.rename(trigger, killed)  # atomic: one cell only wins
+            os.remove(trigger)  # only one cell succeeds
         except FileNotFoundError:
             return
-        shutil.copyfile(cell_dir(cell, out_dir) / METRICS_FILE, killed)
+        shutil.copyfile(cell_dir(cell, out_dir) / METRICS_FILE, trigger + ".killed")
         os.kill(os.getpid(), signal.SIGKILL)
 
     return hook

@@ -22,13 +22,16 @@ from sesn.train.loop import METRICS_FILE  # noqa: E402
 from sesn.train.sweep import SweepCell, cell_dir, cell_results, isr_cells, run_sweep, train_cell  # noqa: E402
 from tests.sesn.train.test_sweep import BASE, Interrupted, synthetic_mnist  # noqa: E402
 
-# Two cells of two epochs, trained once sequentially for the whole file.
-CELLS = isr_cells(BASE.replace(epochs=2), isrs=[2.0], seeds=[0], ranges=[(1.0, 2.83), (1.0, 8.0)])
+# Two cells of two epochs, trained once sequentially for the whole file. The
+# model learns its scales, whose last bits depend on the number of torch threads.
+CELLS = isr_cells(BASE.replace(model="toy-isr", epochs=2), isrs=[2.0], seeds=[0], ranges=[(1.0, 2.83), (1.0, 8.0)])
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 class Cluster(NamedTuple):
     address: str
     kill_trigger: Path  # create it to make the next cell starting its second epoch kill its worker
+    thread_variables: dict  # this process's before the cluster started
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +39,9 @@ def cluster(tmp_path_factory):
     trigger = tmp_path_factory.mktemp("kill") / "trigger"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KILL_ONCE_ENV, str(trigger))  # the worker processes inherit it
+        before = {name: os.environ.get(name) for name in THREAD_VARIABLES}
         with local_cluster(2, gpus=["0", "1"]) as running:  # without CUDA the workers train on the CPU
-            yield Cluster(running.scheduler_address, trigger)
+            yield Cluster(running.scheduler_address, trigger, before)
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +100,8 @@ def test_each_local_worker_sees_only_its_gpu_and_declares_it(cluster):
     assert sorted(seen.values()) == ["0", "1"]
     assert [w["resources"] for w in workers] == [{"GPU": 1}, {"GPU": 1}]
     assert [w["nthreads"] for w in workers] == [1, 1]
+    # and the cluster left this process's environment as it was (after a worker restart too)
+    assert {name: os.environ.get(name) for name in THREAD_VARIABLES} == cluster.thread_variables
 
 
 @pytest.mark.parametrize(
