@@ -34,6 +34,17 @@ class Cluster(NamedTuple):
     thread_variables: dict  # this process's before the cluster started
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Here one thread for the sequential sweeps, and so for the cells on the
+    cluster (the workers' own default is one per core): the 2 workers then
+    share the 2 cores without oversubscription."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     trigger = tmp_path_factory.mktemp("kill") / "trigger"
@@ -147,3 +158,15 @@ def test_a_cut_off_sweep_continues_on_the_cluster(cluster, sequential, tmp_path)
 def test_bad_cluster_settings_are_named(options, named, tmp_path):
     with pytest.raises(ValueError, match=named):
         run_cluster_sweep(isr_cells(BASE, [2.0], [0], [(1.0, 8.0)]), tmp_path, **options)
+
+
+def test_a_cpu_cell_trains_with_the_clients_torch_threads(monkeypatch, tmp_path):
+    """(The tiny cells above are too small for torch to split an operation
+    over threads, so this is checked here, on the task itself.)"""
+    from sesn.train import cluster as cluster_module
+
+    seen = []
+    monkeypatch.setattr(cluster_module, "train_cell", lambda *args, **options: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    cluster_module._train_cell_task(CELLS[0], str(tmp_path), {"device": "cpu"}, threads=before + 2)
+    assert seen == [before + 2] and torch.get_num_threads() == before
