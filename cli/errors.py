@@ -13,6 +13,14 @@ def require_torch() -> None:
         raise click.ClickException("this command needs PyTorch: pip install 'scaletol[sesn]'") from None
 
 
+def require_dask(what: str) -> None:
+    """Raise a one-line click error naming `what` if Dask's distributed scheduler is missing."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise click.ClickException(f"{what} needs Dask: pip install 'scaletol[cluster]'") from None
+
+
 def reject_given(names: list[str], reason: str) -> None:
     """A usage error if any of the current command's parameters `names` came
     from the command line: '--NAME REASON' (e.g. 'applies to --ns auto only')."""

@@ -3,6 +3,7 @@ scaletol (torch-free shared facts) ← tolerance (NumPy/SciPy) ← sesn (PyTorch
 Inside sesn, the network maths (sesn.nn) knows nothing of data or training."""
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,32 @@ def test_the_errors_reader_loads_pandas_and_xarray_only_when_reading():
 def test_the_train_help_needs_no_torch():
     loaded = modules_loaded_by("import cli.train, cli.sweep")
     assert "torch" not in loaded
+
+
+def modules_loaded_by_tolcli(*args: str, setup: str = "") -> set[str]:
+    """The top-level modules loaded by running `tolcli ARGS` (after `setup`) in a new interpreter."""
+    code = (
+        f"import sys; {setup or 'pass'}\nfrom cli.main import main\ntry:\n    main({list(args)!r})\n"
+        "except SystemExit as exit:\n    assert exit.code == 0, exit.code\nprint(' '.join(sorted(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return {name.split(".")[0] for name in result.stdout.splitlines()[-1].split()}
+
+
+def test_suggest_loads_no_dask_and_a_sequential_sweep_runs_without_it(fake_mnist, tmp_path):
+    """Dask is only for sweeps on a cluster. (xarray imports dask by itself
+    when it is installed, so the sweep runs with dask made unimportable.)"""
+    from sesn.data import mnist
+
+    suggest = modules_loaded_by_tolcli("suggest", "--dist", "loguniform", "--range", "1", "8", "--ns", "3")
+    assert "tolerance" in suggest and not suggest & {"dask", "distributed"}
+    data = fake_mnist(48, 16)
+    setup = "sys.modules.update(dask=None, distributed=None); import json; from sesn.data import mnist; "
+    setup += f"mnist.SHA256.update(json.loads({json.dumps(mnist.SHA256)!r}))"
+    tiny = ["--limit-train", "8", "--limit-val", "8", "--limit-test", "8", "--batch-size", "8", "--epochs", "1"]
+    tiny += ["--eval-per-octave", "0.5", "--eval-limit", "4", "--max-kernel", "7", "--quiet", "--data", str(data)]
+    sweep = modules_loaded_by_tolcli(
+        "sweep", "--model", "toy-fixed", "--isr", "2", *tiny, "--out", str(tmp_path), setup=setup
+    )
+    assert "torch" in sweep and (tmp_path / "results.nc").is_file()

@@ -10,6 +10,8 @@ Two kinds of grid (thesis §4.1.1 and §4.3):
 Each cell trains in OUT/cells/<name>/ (config, checkpoint, metrics,
 results.nc). Rerunning a sweep skips cells that have results, resumes cells
 that were cut off, and rewrites OUT/results.nc after every finished cell.
+`run_sweep` trains the cells one after another; `sesn.train.cluster` runs
+them as tasks on Dask's distributed scheduler, through the same `train_cell`.
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ def run_sweep(
     on_cell: Callable[[SweepCell, bool], None] | None = None,
     **train_options,
 ) -> xr.Dataset:
-    """Train every cell not yet finished and merge all into OUT/results.nc.
+    """Train every cell not yet finished, one after another, and merge all
+    into OUT/results.nc.
 
     train_options go to `sesn.train.loop.train` (mnist, data_root, device,
     progress, on_batch). on_cell(cell, trained) is called after each cell,
@@ -106,20 +109,46 @@ def run_sweep(
     out_dir = Path(out_dir)
     parts = []
     for cell in cells:
-        cell_dir = out_dir / CELLS_DIR / cell.name
-        finished = (cell_dir / RESULTS_FILE).is_file()
-        if finished and not _same_config(cell_dir, cell.config):
-            raise InputError(f"{cell_dir} holds a finished run with a different config; use another output directory")
+        finished = is_finished(cell, out_dir)
         if not finished:
-            train(cell.config, cell_dir, resume=True, **train_options)
-        run = read_results(cell_dir / RESULTS_FILE)
-        parts.append(run if cell.index is None else as_config_cell(run, cell.index, **cell.labels))
-        write_results(merge_results(parts), out_dir / RESULTS_FILE)
+            train_cell(cell, out_dir, **train_options)
+        parts.append(cell_results(cell, out_dir))
+        write_merged(parts, out_dir)
         if on_cell is not None:
             on_cell(cell, not finished)
     return merge_results(parts)
 
 
-def _same_config(cell_dir: Path, config: TrainConfig) -> bool:
-    path = cell_dir / CONFIG_FILE
-    return path.is_file() and TrainConfig.load(path) == config
+def cell_dir(cell: SweepCell, out_dir: str | Path) -> Path:
+    """The folder OUT/cells/<name>/ that `cell` trains in."""
+    return Path(out_dir) / CELLS_DIR / cell.name
+
+
+def is_finished(cell: SweepCell, out_dir: str | Path) -> bool:
+    """Whether `cell` has its results in OUT; a finished run of another
+    config there is an InputError."""
+    folder = cell_dir(cell, out_dir)
+    if not (folder / RESULTS_FILE).is_file():
+        return False
+    saved = folder / CONFIG_FILE
+    if not (saved.is_file() and TrainConfig.load(saved) == cell.config):
+        raise InputError(f"{folder} holds a finished run with a different config; use another output directory")
+    return True
+
+
+def train_cell(cell: SweepCell, out_dir: str | Path, **train_options) -> None:
+    """Train `cell` in its folder, resuming from its checkpoint if it was cut
+    off (train_options as for `run_sweep`). Writes nothing outside the folder."""
+    train(cell.config, cell_dir(cell, out_dir), resume=True, **train_options)
+
+
+def cell_results(cell: SweepCell, out_dir: str | Path) -> xr.Dataset:
+    """The results of a finished cell, labelled as its entry of the sweep's grid."""
+    run = read_results(cell_dir(cell, out_dir) / RESULTS_FILE)
+    return run if cell.index is None else as_config_cell(run, cell.index, **cell.labels)
+
+
+def write_merged(parts: Sequence[xr.Dataset], out_dir: str | Path) -> Path:
+    """Merge the cells' `parts` (in the order of the sweep's cells) into
+    OUT/results.nc, atomically."""
+    return write_results(merge_results(list(parts)), Path(out_dir) / RESULTS_FILE)
