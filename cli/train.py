@@ -150,10 +150,17 @@ def config_options() -> Decorator:
 
 
 def model_help(what: str) -> str:
+    """The --model help, naming every model of ``sesn.models.MODELS`` (kept
+    torch-free: tests/cli/test_train.py checks it against the registry)."""
     return (
-        f"{what}: toy-MODE (dynamic-mnist), mnist-scale-cnn, mnist-scale-sesn or mnist-scale-MODE; "
-        "MODE is fixed (toy only), isr, ratio, spacings or direct."
+        f"{what}: toy-MODE (dynamic-mnist; MODE fixed, {', '.join(LEARNABLE)}), "
+        f"mnist-scale-MODE (MODE {', '.join(LEARNABLE)}), mnist-scale-sesn, mnist-scale-disco, "
+        f"mnist-scale-cnn or a baseline mnist-scale-NAME (NAME {', '.join(BASELINES)})."
     )
+
+
+LEARNABLE = ("isr", "ratio", "spacings", "direct")
+BASELINES = ("sicnn", "siconvnet", "sevf", "dss", "sscnn")
 
 
 def range_option() -> Decorator:

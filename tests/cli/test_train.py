@@ -163,6 +163,20 @@ def test_help_shows_the_defaults_of_the_catalog_and_the_config(tolcli):
     assert bare(f"Validation samples [default: {val}]") in text
 
 
+def test_model_help_names_exactly_the_registered_models():
+    from cli.train import BASELINES, LEARNABLE
+    from sesn.baselines import NETWORKS
+    from sesn.models import LEARNABLE_MODES, MODELS
+
+    assert LEARNABLE == LEARNABLE_MODES and sorted(BASELINES) == sorted(NETWORKS)
+    named = (
+        [f"toy-{mode}" for mode in ("fixed", *LEARNABLE)]
+        + [f"mnist-scale-{mode}" for mode in LEARNABLE]
+        + [f"mnist-scale-{name}" for name in ("sesn", "disco", "cnn", *BASELINES)]
+    )
+    assert sorted(named) == sorted(MODELS)
+
+
 def test_train_init_suggest_starts_from_the_suggested_scales(data_dir, tmp_path, tolcli, one_line_error):
     from sesn.nn.scales import InternalScales
     from tolerance.distributions import make_distribution
