@@ -99,11 +99,147 @@ def _forward_transform(x: Tensor, half: int, rows: int, cols: int) -> Tensor:
     return torch.fft.fft(along_rows.transpose(-1, -2), n=rows, dim=-1)
 
 
+def _inverse_rows(spectra: Tensor, height: int, cols: int, stride: int) -> Tensor:
+    """[..., cols//2+1, rows] spectrum → [..., H', cols] real: the kept rows
+    (every ``stride``-th of the first H) at every column of the FFT grid."""
+    columns = torch.fft.ifft(spectra, dim=-1)[..., :height:stride]
+    return torch.fft.irfft(columns.transpose(-1, -2), n=cols, dim=-1)
+
+
 def _inverse_transform(spectra: Tensor, height: int, width: int, cols: int, stride: int) -> Tensor:
     """[..., cols//2+1, rows] spectrum → [..., H', W'] real, keeping the rows
     and columns of the "same"-padded output (every ``stride``-th)."""
-    columns = torch.fft.ifft(spectra, dim=-1)[..., :height:stride]
-    return torch.fft.irfft(columns.transpose(-1, -2), n=cols, dim=-1)[..., :width:stride]
+    return _inverse_rows(spectra, height, cols, stride)[..., :width:stride]
+
+
+def _grid_spectrum(grad: Tensor, height: int, width: int, rows: int, cols: int, stride: int) -> Tensor:
+    """[..., H', W'] real, placed on every ``stride``-th pixel of the rows × cols
+    grid (zero elsewhere) → its 2-D real FFT [..., rows, cols//2+1]."""
+    if stride > 1:
+        spread = grad.new_zeros(*grad.shape[:-2], height, width)
+        spread[..., ::stride, ::stride] = grad
+        grad = spread
+    return torch.fft.rfft2(grad, s=(rows, cols))
+
+
+def _adjoint_weights(rows: int, cols: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """[cols//2+1] factors that turn a grid spectrum into the adjoint of
+    ``_inverse_transform``: 1/(rows·cols) (the inverse's normalisation), doubled
+    at the column frequencies whose conjugates the one-sided spectrum leaves
+    out (all but 0 and, for even ``cols``, cols/2)."""
+    weights = torch.full((cols // 2 + 1,), 2.0 / (rows * cols), dtype=dtype, device=device)
+    weights[0] = 1.0 / (rows * cols)
+    if cols % 2 == 0:
+        weights[-1] = 1.0 / (rows * cols)
+    return weights
+
+
+def _adjoint_inverse_transform(grad: Tensor, height: int, width: int, rows: int, cols: int, stride: int) -> Tensor:
+    """The adjoint of ``_inverse_transform``: [..., H', W'] real → [..., cols//2+1, rows]."""
+    spectrum = _grid_spectrum(grad, height, width, rows, cols, stride)
+    weighted = spectrum * _adjoint_weights(rows, cols, grad.dtype, grad.device)
+    return weighted.transpose(-1, -2).contiguous()
+
+
+def _first_max(y: Tensor, width: int, stride: int, best: Tensor, index: Tensor) -> None:
+    """Writes the max over dim 2 of y [b, O, S, H', cols] (``_inverse_rows``)
+    into ``best`` [b, O, H', W'] and the first scale reaching it into
+    ``index`` (uint8, same shape), keeping every ``stride``-th of the first
+    ``width`` columns. Works on whole rows, which are contiguous."""
+    peak = y.amax(dim=2)
+    first = torch.zeros(peak.shape, dtype=torch.uint8, device=y.device)
+    free = torch.ones(peak.shape, dtype=torch.bool, device=y.device)  # no earlier scale reached it
+    for s in range(y.shape[2]):
+        hit = (y[:, :, s] == peak) & free
+        first.add_(hit, alpha=s)
+        free &= ~hit
+    best.copy_(peak[..., :width:stride])
+    index.copy_(first[..., :width:stride])
+
+
+def _route(grad: Tensor, index: Tensor, n_scales: int) -> Tensor:
+    """[b, O, H, W] gradient of a max over scales → [b, O, S, H, W], each
+    value at the scale ``index`` names, zero at the others."""
+    scales = torch.arange(n_scales, device=grad.device, dtype=torch.uint8)[:, None, None]
+    return grad[:, :, None] * (index[:, :, None] == scales)
+
+
+class _InverseMax(torch.autograd.Function):
+    """``_inverse_transform`` of [b, O, S, K, R] spectra followed by the max
+    over scales: [b, O, H', W']. Keeps only which scale won (one byte per
+    output pixel) for the backward, which sends each gradient to the first
+    maximal scale and through ``_adjoint_inverse_transform``. The backward is
+    built of differentiable operations, linear in the incoming gradient, so
+    double backward works (the second derivative in the spectra is zero)."""
+
+    @staticmethod
+    def forward(ctx, spectra: Tensor, height: int, width: int, cols: int, stride: int) -> Tensor:
+        y = _inverse_rows(spectra, height, cols, stride)
+        best = y.new_empty(*y.shape[:2], y.shape[3], -(-width // stride))
+        index = torch.empty(best.shape, dtype=torch.uint8, device=y.device)
+        _first_max(y, width, stride, best, index)
+        ctx.save_for_backward(index)
+        ctx.sizes = (height, width, spectra.shape[-1], cols, stride, spectra.shape[2])
+        return best
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (index,) = ctx.saved_tensors
+        height, width, rows, cols, stride, n_scales = ctx.sizes
+        routed = _route(grad, index, n_scales)
+        return _adjoint_inverse_transform(routed, height, width, rows, cols, stride), None, None, None, None
+
+
+class _LiftedMax(torch.autograd.Function):
+    """Lifting convolution of a one-channel input followed by the max over
+    scales, for the whole batch: x [B, H, W] and kernel spectra [O, S, K, R]
+    → [B, O, H', W'], chunk by chunk (``step`` samples) from the input's
+    spectrum to the max, which is written into the output directly.
+
+    For the backward it keeps the input and which scale won (one byte per
+    output pixel); per chunk it routes the gradient to the winning scales,
+    takes their grid spectra and accumulates the kernel spectra's gradient
+    Σ_b Ĝ·conj(X̂) in the grid spectra's own layout, weighted and transposed
+    once at the end (``_adjoint_weights``). The input's gradient, when asked
+    for, is the inverse transform of Σ Ĝ·conj(kernel spectra), cut at the
+    input's place. The backward is linear in the incoming gradient and built
+    of differentiable operations, so double backward works."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, operand: Tensor, geometry: tuple[int, ...]) -> Tensor:
+        height, width, rows, cols, half, stride, step = geometry
+        batch, out_channels = x.shape[0], operand.shape[0]
+        best = x.new_empty(batch, out_channels, -(-height // stride), -(-width // stride))
+        index = torch.empty(best.shape, dtype=torch.uint8, device=x.device)
+        for start in range(0, batch, step):
+            spectra = _forward_transform(x[start : start + step], half, rows, cols)  # [b, K, R]
+            y = _inverse_rows(spectra[:, None, None] * operand, height, cols, stride)
+            _first_max(y, width, stride, best[start : start + step], index[start : start + step])
+        ctx.save_for_backward(x, operand, index)
+        ctx.geometry = geometry
+        return best
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, operand, index = ctx.saved_tensors
+        height, width, rows, cols, half, stride, step = ctx.geometry
+        operand_rk = operand.transpose(-1, -2)  # [O, S, R, K]: the grid spectra's layout
+        grad_operand = torch.zeros_like(operand_rk) if ctx.needs_input_grad[1] else None
+        grad_x = []
+        for start in range(0, x.shape[0], step):
+            routed = _route(grad[start : start + step], index[start : start + step], operand.shape[1])
+            spectrum = _grid_spectrum(routed, height, width, rows, cols, stride)  # [b, O, S, R, K]
+            if grad_operand is not None:
+                x_hat = _forward_transform(x[start : start + step], half, rows, cols).transpose(-1, -2).conj()
+                for sample, conjugate in zip(spectrum, x_hat):
+                    grad_operand.addcmul_(sample, conjugate)
+            if ctx.needs_input_grad[0]:
+                product = (spectrum * operand_rk.conj()).sum(dim=(1, 2))  # [b, R, K]
+                field = torch.fft.irfft2(product, s=(rows, cols))
+                grad_x.append(field[:, half : half + height, half : half + width])
+        if grad_operand is not None:
+            grad_operand = (grad_operand * _adjoint_weights(rows, cols, x.dtype, x.device)).transpose(-1, -2)
+        return (torch.cat(grad_x) if grad_x else None), grad_operand, None
 
 
 def chunk_size(batch: int, sample_bytes: int, kernel_bytes: int) -> int:
@@ -115,14 +251,19 @@ def chunk_size(batch: int, sample_bytes: int, kernel_bytes: int) -> int:
     return max(1, min(batch, max(fits, amortises)))
 
 
-def separable_scale_conv(x: Tensor, weight: Tensor, basis: SeparableBasis, stride: int = 1) -> Tensor:
+def separable_scale_conv(
+    x: Tensor, weight: Tensor, basis: SeparableBasis, stride: int = 1, max_over_scales: bool = False
+) -> Tensor:
     """Scale convolution of ``x`` with kernels Σ_f w_f ψ_f(·; S_s).
 
     x: [B, C, S_in, H, W] with S_in = 1 (one input for every output scale) or
     S_in = S (output scale s reads input scales s … s+J−1, zero past the last);
     weight: [O, C, J, F]. Returns [B, O, S, ceil(H/stride), ceil(W/stride)] in
-    x's dtype. float16 and bfloat16 are computed in float32 (CPU FFTs take
-    neither) and the result is cast back.
+    x's dtype, or with ``max_over_scales`` its max over the scale axis
+    [B, O, H', W'], taken chunk by chunk so that the full output is never
+    stored (the gradient goes to the first maximal scale). float16 and
+    bfloat16 are computed in float32 (CPU FFTs take neither) and the result is
+    cast back.
 
     Raises RuntimeError under ``torch.jit.trace``: the FFT lengths follow the
     input size, which a trace would freeze (``sesn.nn.export`` gives a
@@ -148,6 +289,9 @@ def separable_scale_conv(x: Tensor, weight: Tensor, basis: SeparableBasis, strid
     sample_bytes = kernels.element_size() * rows * freqs * (in_channels * in_scales + out_channels * n_scales)
     step = chunk_size(batch, sample_bytes, kernels.numel() * kernels.element_size())
     pieces = []
+    if max_over_scales and operand.dim() == 4:  # one input channel
+        geometry = (height, width, rows, cols, half, stride, step)
+        return _LiftedMax.apply(x[:, 0, 0], operand, geometry).to(out_dtype)
     for start in range(0, batch, step):
         spectra = _forward_transform(x[start : start + step], half, rows, cols)
         if in_scales == 1:
@@ -156,5 +300,10 @@ def separable_scale_conv(x: Tensor, weight: Tensor, basis: SeparableBasis, strid
             padded = F.pad(spectra, (0, 0, 0, 0, 0, span - 1))
             spectra = padded.unfold(2, span, 1).permute(0, 1, 2, 5, 3, 4)
         combined = _combine(spectra, operand, out_channels)
-        pieces.append(_inverse_transform(combined, height, width, cols, stride))
+        if not max_over_scales:
+            pieces.append(_inverse_transform(combined, height, width, cols, stride))
+        elif torch.is_grad_enabled() and combined.requires_grad:
+            pieces.append(_InverseMax.apply(combined, height, width, cols, stride))
+        else:
+            pieces.append(_inverse_transform(combined, height, width, cols, stride).amax(dim=2))
     return torch.cat(pieces).to(out_dtype)
