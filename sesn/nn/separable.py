@@ -141,27 +141,25 @@ def _adjoint_inverse_transform(grad: Tensor, height: int, width: int, rows: int,
     return weighted.transpose(-1, -2).contiguous()
 
 
-def _first_max(y: Tensor, width: int, stride: int, best: Tensor, index: Tensor) -> None:
+def _first_max(y: Tensor, width: int, stride: int, best: Tensor, winners: Tensor) -> None:
     """Writes the max over dim 2 of y [b, O, S, H', cols] (``_inverse_rows``)
-    into ``best`` [b, O, H', W'] and the first scale reaching it into
-    ``index`` (uint8, same shape), keeping every ``stride``-th of the first
+    into ``best`` [b, O, H', W'] and, into ``winners`` (bool [b, O, S, H', W']),
+    which scale reaches it first, keeping every ``stride``-th of the first
     ``width`` columns. Works on whole rows, which are contiguous."""
     peak = y.amax(dim=2)
-    first = torch.zeros(peak.shape, dtype=torch.uint8, device=y.device)
-    free = torch.ones(peak.shape, dtype=torch.bool, device=y.device)  # no earlier scale reached it
-    for s in range(y.shape[2]):
-        hit = (y[:, :, s] == peak) & free
-        first.add_(hit, alpha=s)
-        free &= ~hit
+    reached = y == peak[:, :, None]
+    taken = reached[:, :, 0].clone()
+    for s in range(1, y.shape[2]):  # ties go to the first maximal scale
+        reached[:, :, s] &= ~taken
+        taken |= reached[:, :, s]
     best.copy_(peak[..., :width:stride])
-    index.copy_(first[..., :width:stride])
+    winners.copy_(reached[..., :width:stride])
 
 
-def _route(grad: Tensor, index: Tensor, n_scales: int) -> Tensor:
+def _route(grad: Tensor, winners: Tensor) -> Tensor:
     """[b, O, H, W] gradient of a max over scales → [b, O, S, H, W], each
-    value at the scale ``index`` names, zero at the others."""
-    scales = torch.arange(n_scales, device=grad.device, dtype=torch.uint8)[:, None, None]
-    return grad[:, :, None] * (index[:, :, None] == scales)
+    value at its winning scale (``_first_max``), zero at the others."""
+    return grad[:, :, None] * winners
 
 
 class _InverseMax(torch.autograd.Function):
@@ -176,17 +174,17 @@ class _InverseMax(torch.autograd.Function):
     def forward(ctx, spectra: Tensor, height: int, width: int, cols: int, stride: int) -> Tensor:
         y = _inverse_rows(spectra, height, cols, stride)
         best = y.new_empty(*y.shape[:2], y.shape[3], -(-width // stride))
-        index = torch.empty(best.shape, dtype=torch.uint8, device=y.device)
-        _first_max(y, width, stride, best, index)
-        ctx.save_for_backward(index)
-        ctx.sizes = (height, width, spectra.shape[-1], cols, stride, spectra.shape[2])
+        winners = torch.empty(*y.shape[:4], best.shape[-1], dtype=torch.bool, device=y.device)
+        _first_max(y, width, stride, best, winners)
+        ctx.save_for_backward(winners)
+        ctx.sizes = (height, width, spectra.shape[-1], cols, stride)
         return best
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        (index,) = ctx.saved_tensors
-        height, width, rows, cols, stride, n_scales = ctx.sizes
-        routed = _route(grad, index, n_scales)
+        (winners,) = ctx.saved_tensors
+        height, width, rows, cols, stride = ctx.sizes
+        routed = _route(grad, winners)
         return _adjoint_inverse_transform(routed, height, width, rows, cols, stride), None, None, None, None
 
 
@@ -202,35 +200,47 @@ class _LiftedMax(torch.autograd.Function):
     Σ_b Ĝ·conj(X̂) in the grid spectra's own layout, weighted and transposed
     once at the end (``_adjoint_weights``). The input's gradient, when asked
     for, is the inverse transform of Σ Ĝ·conj(kernel spectra), cut at the
-    input's place. The backward is linear in the incoming gradient and built
-    of differentiable operations, so double backward works."""
+    input's place. The backward is linear in the incoming gradient; under
+    ``create_graph`` (and torch.compile) it is built of differentiable,
+    functional operations, so double backward works."""
 
     @staticmethod
     def forward(ctx, x: Tensor, operand: Tensor, geometry: tuple[int, ...]) -> Tensor:
         height, width, rows, cols, half, stride, step = geometry
-        batch, out_channels = x.shape[0], operand.shape[0]
+        batch, (out_channels, n_scales) = x.shape[0], operand.shape[:2]
         best = x.new_empty(batch, out_channels, -(-height // stride), -(-width // stride))
-        index = torch.empty(best.shape, dtype=torch.uint8, device=x.device)
+        winners = torch.empty(batch, out_channels, n_scales, *best.shape[-2:], dtype=torch.bool, device=x.device)
         for start in range(0, batch, step):
             spectra = _forward_transform(x[start : start + step], half, rows, cols)  # [b, K, R]
             y = _inverse_rows(spectra[:, None, None] * operand, height, cols, stride)
-            _first_max(y, width, stride, best[start : start + step], index[start : start + step])
-        ctx.save_for_backward(x, operand, index)
+            _first_max(y, width, stride, best[start : start + step], winners[start : start + step])
+        ctx.save_for_backward(x, operand, winners)
         ctx.geometry = geometry
         return best
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, operand, index = ctx.saved_tensors
+        x, operand, winners = ctx.saved_tensors
         height, width, rows, cols, half, stride, step = ctx.geometry
         operand_rk = operand.transpose(-1, -2)  # [O, S, R, K]: the grid spectra's layout
-        grad_operand = torch.zeros_like(operand_rk) if ctx.needs_input_grad[1] else None
-        grad_x = []
+        grad_operand = operand_rk.new_zeros(operand_rk.shape) if ctx.needs_input_grad[1] else None  # contiguous
+        grad_x, grid = [], None
         for start in range(0, x.shape[0], step):
-            routed = _route(grad[start : start + step], index[start : start + step], operand.shape[1])
-            spectrum = _grid_spectrum(routed, height, width, rows, cols, stride)  # [b, O, S, R, K]
+            chunk = slice(start, start + step)
+            upstream, won = grad[chunk], winners[chunk]
+            if torch.is_grad_enabled() or torch.compiler.is_compiling():  # double backward, compile: functional
+                routed = _route(upstream, won)
+                spectrum = _grid_spectrum(routed, height, width, rows, cols, stride)  # [b, O, S, R, K]
+            else:  # routed straight onto a zero grid that every chunk reuses
+                if grid is None:
+                    grid = grad.new_zeros(min(step, x.shape[0]), *operand.shape[:2], rows, cols)
+                block = grid[: len(upstream)]
+                for s in range(operand.shape[1]):
+                    torch.mul(upstream, won[:, :, s], out=block[:, :, s, :height:stride, :width:stride])
+                spectrum = torch.fft.rfft2(block)
             if grad_operand is not None:
-                x_hat = _forward_transform(x[start : start + step], half, rows, cols).transpose(-1, -2).conj()
+                shifted = F.pad(x[chunk], (half, 0, half, 0))
+                x_hat = torch.fft.rfft2(shifted, s=(rows, cols)).conj().resolve_conj()  # [b, R, K]
                 for sample, conjugate in zip(spectrum, x_hat):
                     grad_operand.addcmul_(sample, conjugate)
             if ctx.needs_input_grad[0]:
