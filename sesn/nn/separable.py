@@ -12,8 +12,14 @@ The result equals ``F.conv2d(x, kernel, padding=l//2, stride=stride)`` (a
 cross-correlation with zero padding): the input is shifted by l//2 and rows
 and columns are padded to fast FFT lengths ≥ n + l//2 (``padded_length``). The
 circular correlation then wraps only zeros onto the output pixels we keep:
-reads past the end land in the l//2 zeros before the shifted input. The batch
-is processed in chunks whose spectra fit in cache.
+reads past the end land in the l//2 zeros before the shifted input.
+
+The batch is processed in chunks (``chunk_size``): on the CPU chunks whose
+spectra fit in cache (``CACHE_BYTES``); on a GPU, where launches are costly
+and there is no such cache to aim at, chunks whose spectra stay below
+``DEVICE_CHUNK_BYTES``, which bounds the memory a call takes beyond its input
+and output, as on the CPU. With ``max_over_scales`` the output itself is the
+max, so memory no longer grows with the scales.
 """
 
 import torch
@@ -23,7 +29,8 @@ from torch import Tensor
 
 from sesn.nn.basis import SeparableBasis
 
-CACHE_BYTES = 16 * 2**20  # working set aimed at per chunk (within the 32 MiB L3 cache)
+CACHE_BYTES = 16 * 2**20  # CPU: working set aimed at per chunk (within a 32 MiB L3 cache)
+DEVICE_CHUNK_BYTES = 256 * 2**20  # GPU: spectra per chunk at most (the toy network: 36 samples)
 
 
 @torch.compiler.assume_constant_result
@@ -252,13 +259,18 @@ class _LiftedMax(torch.autograd.Function):
         return (torch.cat(grad_x) if grad_x else None), grad_operand, None
 
 
-def chunk_size(batch: int, sample_bytes: int, kernel_bytes: int) -> int:
-    """Samples per chunk: spectra of a chunk fit in ``CACHE_BYTES``, yet the
-    chunk is large enough that re-reading the kernel spectra costs at most as
-    much as the chunk itself."""
-    fits = CACHE_BYTES // max(sample_bytes, 1)
+def chunk_size(batch: int, sample_bytes: int, kernel_bytes: int, budget: int | None = None) -> int:
+    """Samples per chunk: spectra of a chunk fit in ``budget`` bytes
+    (default ``CACHE_BYTES``), yet the chunk is large enough that re-reading
+    the kernel spectra costs at most as much as the chunk itself."""
+    fits = (CACHE_BYTES if budget is None else budget) // max(sample_bytes, 1)
     amortises = -(-kernel_bytes // max(sample_bytes, 1))
     return max(1, min(batch, max(fits, amortises)))
+
+
+def chunk_budget(device: torch.device) -> int:
+    """Bytes of spectra per chunk: ``CACHE_BYTES`` on the CPU, ``DEVICE_CHUNK_BYTES`` elsewhere."""
+    return CACHE_BYTES if device.type == "cpu" else DEVICE_CHUNK_BYTES
 
 
 def separable_scale_conv(
@@ -297,7 +309,7 @@ def separable_scale_conv(
     half = size // 2
     freqs = cols // 2 + 1
     sample_bytes = kernels.element_size() * rows * freqs * (in_channels * in_scales + out_channels * n_scales)
-    step = chunk_size(batch, sample_bytes, kernels.numel() * kernels.element_size())
+    step = chunk_size(batch, sample_bytes, kernels.numel() * kernels.element_size(), chunk_budget(x.device))
     pieces = []
     if max_over_scales and operand.dim() == 4:  # one input channel
         geometry = (height, width, rows, cols, half, stride, step)

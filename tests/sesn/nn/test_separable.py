@@ -8,7 +8,14 @@ from sesn.nn.basis import BasisSpec, build_basis
 from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H, ScaleProjection, projected
 from sesn.nn.path_choice import choose_path, direct_flops
 from sesn.nn.scales import InternalScales
-from sesn.nn.separable import chunk_size, padded_length, separable_scale_conv
+from sesn.nn.separable import (
+    CACHE_BYTES,
+    DEVICE_CHUNK_BYTES,
+    chunk_budget,
+    chunk_size,
+    padded_length,
+    separable_scale_conv,
+)
 
 
 def smooth(n, primes):
@@ -189,3 +196,42 @@ def test_gradgradcheck_through_the_fused_max(in_channels):
 
     params = tuple(dict(layer.named_parameters())[n].detach().clone().requires_grad_() for n in names)
     assert torch.autograd.gradgradcheck(output, (x.clone().requires_grad_(), *params), fast_mode=True)
+
+
+def test_chunks_on_a_gpu_bound_memory_instead_of_aiming_at_a_cache():
+    toy = dict(sample_bytes=8 * 192 * 97 * (1 + 48), kernel_bytes=8 * 192 * 97 * 48)  # 168 px, 16 filters, 3 scales
+    assert chunk_budget(torch.device("cpu")) == CACHE_BYTES
+    assert chunk_budget(torch.device("cuda", 0)) == DEVICE_CHUNK_BYTES
+    assert chunk_size(128, **toy) == 2
+    on_gpu = chunk_size(128, **toy, budget=DEVICE_CHUNK_BYTES)
+    assert on_gpu == 36 and on_gpu * toy["sample_bytes"] <= DEVICE_CHUNK_BYTES
+
+
+GPU_LAYERS = [
+    (ScaleConvZ2H, (1, 3), {}, (3, 1, 20, 21)),
+    (ScaleConvZ2H, (2, 3), {"stride": 2, "bias": True}, (2, 2, 17, 22)),
+    (ScaleConvHH, (2, 3), {"scale_size": 2}, (2, 2, 3, 19, 23)),
+]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("max_over_scales", [False, True])
+@pytest.mark.parametrize("path", ["direct", "separable"])
+@pytest.mark.parametrize(("layer_type", "channels", "kwargs", "shape"), GPU_LAYERS)
+def test_layers_on_cuda_match_cpu_in_value_and_every_gradient(
+    layer_type, channels, kwargs, shape, path, max_over_scales
+):
+    """float64 on both devices: the output and the gradients in the input,
+    the weights and both scale parameters."""
+    outputs = {}
+    for device in ("cpu", "cuda"):
+        layer = seeded(layer_type, path, channels=channels, **kwargs).double().to(device)
+        x = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(12)).to(device)
+        x.requires_grad_()
+        y = layer(x, max_over_scales=max_over_scales)
+        upstream = torch.randn(y.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(13))
+        grads = torch.autograd.grad(y, [x, *layer.parameters()], upstream.to(device))
+        outputs[device] = [t.detach().cpu() for t in (y, *grads)]
+    for got, expected in zip(outputs["cuda"], outputs["cpu"]):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-10 * expected.abs().max().item())
