@@ -148,18 +148,20 @@ def _adjoint_inverse_transform(grad: Tensor, height: int, width: int, rows: int,
     return weighted.transpose(-1, -2).contiguous()
 
 
-def _first_max(y: Tensor, width: int, stride: int, best: Tensor, winners: Tensor) -> None:
+def _first_max(y: Tensor, width: int, stride: int, best: Tensor, winners: Tensor | None) -> None:
     """Writes the max over dim 2 of y [b, O, S, H', cols] (``_inverse_rows``)
-    into ``best`` [b, O, H', W'] and, into ``winners`` (bool [b, O, S, H', W']),
-    which scale reaches it first, keeping every ``stride``-th of the first
-    ``width`` columns. Works on whole rows, which are contiguous."""
+    into ``best`` [b, O, H', W'] and, into ``winners`` (bool [b, O, S, H', W'],
+    unless None), which scale reaches it first, keeping every ``stride``-th of
+    the first ``width`` columns. Works on whole rows, which are contiguous."""
     peak = y.amax(dim=2)
+    best.copy_(peak[..., :width:stride])
+    if winners is None:
+        return
     reached = y == peak[:, :, None]
     taken = reached[:, :, 0].clone()
     for s in range(1, y.shape[2]):  # ties go to the first maximal scale
         reached[:, :, s] &= ~taken
         taken |= reached[:, :, s]
-    best.copy_(peak[..., :width:stride])
     winners.copy_(reached[..., :width:stride])
 
 
@@ -195,6 +197,22 @@ class _InverseMax(torch.autograd.Function):
         return _adjoint_inverse_transform(routed, height, width, rows, cols, stride), None, None, None, None
 
 
+def _lifted_max(x: Tensor, operand: Tensor, geometry: tuple[int, ...], keep_winners: bool) -> tuple[Tensor, Tensor]:
+    """The forward of ``_LiftedMax``: (max [B, O, H', W'], winning scales
+    bool [B, O, S, H', W'], or an empty tensor unless ``keep_winners``)."""
+    height, width, rows, cols, half, stride, step = geometry
+    batch, (out_channels, n_scales) = x.shape[0], operand.shape[:2]
+    best = x.new_empty(batch, out_channels, -(-height // stride), -(-width // stride))
+    shape = (batch, out_channels, n_scales, *best.shape[-2:]) if keep_winners else (0,)
+    winners = torch.empty(shape, dtype=torch.bool, device=x.device)
+    for start in range(0, batch, step):
+        spectra = _forward_transform(x[start : start + step], half, rows, cols)  # [b, K, R]
+        y = _inverse_rows(spectra[:, None, None] * operand, height, cols, stride)
+        chunk_winners = winners[start : start + step] if keep_winners else None
+        _first_max(y, width, stride, best[start : start + step], chunk_winners)
+    return best, winners
+
+
 class _LiftedMax(torch.autograd.Function):
     """Lifting convolution of a one-channel input followed by the max over
     scales, for the whole batch: x [B, H, W] and kernel spectra [O, S, K, R]
@@ -213,14 +231,7 @@ class _LiftedMax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, operand: Tensor, geometry: tuple[int, ...]) -> Tensor:
-        height, width, rows, cols, half, stride, step = geometry
-        batch, (out_channels, n_scales) = x.shape[0], operand.shape[:2]
-        best = x.new_empty(batch, out_channels, -(-height // stride), -(-width // stride))
-        winners = torch.empty(batch, out_channels, n_scales, *best.shape[-2:], dtype=torch.bool, device=x.device)
-        for start in range(0, batch, step):
-            spectra = _forward_transform(x[start : start + step], half, rows, cols)  # [b, K, R]
-            y = _inverse_rows(spectra[:, None, None] * operand, height, cols, stride)
-            _first_max(y, width, stride, best[start : start + step], winners[start : start + step])
+        best, winners = _lifted_max(x, operand, geometry, keep_winners=True)
         ctx.save_for_backward(x, operand, winners)
         ctx.geometry = geometry
         return best
@@ -313,7 +324,9 @@ def separable_scale_conv(
     pieces = []
     if max_over_scales and operand.dim() == 4:  # one input channel
         geometry = (height, width, rows, cols, half, stride, step)
-        return _LiftedMax.apply(x[:, 0, 0], operand, geometry).to(out_dtype)
+        if torch.is_grad_enabled() and (x.requires_grad or operand.requires_grad):
+            return _LiftedMax.apply(x[:, 0, 0], operand, geometry).to(out_dtype)
+        return _lifted_max(x[:, 0, 0], operand, geometry, keep_winners=False)[0].to(out_dtype)
     for start in range(0, batch, step):
         spectra = _forward_transform(x[start : start + step], half, rows, cols)
         if in_scales == 1:

@@ -235,3 +235,14 @@ def test_layers_on_cuda_match_cpu_in_value_and_every_gradient(
         outputs[device] = [t.detach().cpu() for t in (y, *grads)]
     for got, expected in zip(outputs["cuda"], outputs["cpu"]):
         torch.testing.assert_close(got, expected, rtol=0, atol=1e-10 * expected.abs().max().item())
+
+
+def test_the_fused_max_without_gradients_equals_the_projection():
+    """Under inference mode the max is taken without keeping the winning scales."""
+    layer = seeded(ScaleConvZ2H, "separable", channels=(1, 3)).double()
+    x = torch.randn(3, 1, 17, 22, dtype=torch.float64, generator=torch.Generator().manual_seed(14))
+    with torch.inference_mode():
+        expected = ScaleProjection("max")(layer(x))
+        y = projected(ScaleProjection("max"), layer, x)
+    assert y.grad_fn is None
+    torch.testing.assert_close(y, expected, rtol=0, atol=1e-12 * expected.abs().max().item())
