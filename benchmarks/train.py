@@ -210,20 +210,22 @@ def compare(
     rows = []
     for batch in batches:
         ours = in_fresh_process(comparison_row, name, batch, steps, str(device), False, threads)
-        plain = in_fresh_process(comparison_row, name, batch, plain_steps, str(device), True, threads)
-        rows.append(
-            {
-                "model": name,
-                "batch": batch,
-                "samples_per_s": ours["train_samples_per_s"],
-                "plain_samples_per_s": plain["train_samples_per_s"],
-                "speedup": ours["train_samples_per_s"] / plain["train_samples_per_s"],
-                "peak_mb": ours["peak_mb"],
-                "plain_peak_mb": plain["peak_mb"],
-                "eval_samples_per_s": ours["eval_samples_per_s"],
-                "eval_over_train": ours["eval_samples_per_s"] / ours["train_samples_per_s"],
-            }
-        )
+        row = {
+            "model": name,
+            "batch": batch,
+            "samples_per_s": ours["train_samples_per_s"],
+            "peak_mb": ours["peak_mb"],
+            "eval_samples_per_s": ours["eval_samples_per_s"],
+            "eval_over_train": ours["eval_samples_per_s"] / ours["train_samples_per_s"],
+        }
+        if plain_steps:
+            plain = in_fresh_process(comparison_row, name, batch, plain_steps, str(device), True, threads)
+            row.update(
+                plain_samples_per_s=plain["train_samples_per_s"],
+                speedup=ours["train_samples_per_s"] / plain["train_samples_per_s"],
+                plain_peak_mb=plain["peak_mb"],
+            )
+        rows.append(row)
     return rows
 
 
@@ -297,7 +299,7 @@ def profile_step(name: str, batch: int, steps: int, device: torch.device) -> dic
 @click.option("--compare", "compared", default="32,128", show_default=True, help="Batch sizes beside plain PyTorch.")
 @click.option("--batch", type=int, default=32, show_default=True, help="Batch size of the --detail rows.")
 @click.option("--steps", type=int, default=5, show_default=True, help="Timed steps per row.")
-@click.option("--plain-steps", type=int, default=1, show_default=True, help="Timed steps of the plain build.")
+@click.option("--plain-steps", type=int, default=1, show_default=True, help="Timed steps of the plain build (0: none).")
 @click.option("--detail", is_flag=True, help="Also each model with and without data, its stages and a profile.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--threads", type=int, default=None, help="torch intra-op threads [default: torch's].")
@@ -334,10 +336,14 @@ def main(models, compared, batch, steps, plain_steps, detail, device, threads, a
         )
         click.echo("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in report["comparison"]:
+            if "plain_samples_per_s" in r:
+                plain = f"{r['plain_samples_per_s']:.1f} | {r['speedup']:.1f}× | {r['peak_mb']:.0f} | "
+                plain += f"{r['plain_peak_mb']:.0f}"
+            else:
+                plain = f"– | – | {r['peak_mb']:.0f} | –"
             click.echo(
-                f"| {r['batch']} | {r['samples_per_s']:.1f} | {r['plain_samples_per_s']:.1f} | {r['speedup']:.1f}× | "
-                f"{r['peak_mb']:.0f} | {r['plain_peak_mb']:.0f} | {r['eval_samples_per_s']:.1f} | "
-                f"{r['eval_over_train']:.1f}× |"
+                f"| {r['batch']} | {r['samples_per_s']:.1f} | {plain} | "
+                f"{r['eval_samples_per_s']:.1f} | {r['eval_over_train']:.1f}× |"
             )
     if not detail:
         return
