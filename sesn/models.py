@@ -33,7 +33,7 @@ from scaletol.datasets import DATASETS, MNIST_SCALE_MULT
 from sesn.baselines import NETWORKS as BASELINES
 from sesn.baselines.protocol import head
 from sesn.nn.basis import BasisSpec
-from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection
+from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection, projected
 from sesn.nn.scales import InternalScales
 
 SCALE_OPTIONS = ("ns", "sigma_basis", "isr", "scales", "learn_sigma")
@@ -68,7 +68,9 @@ class ToyNet(nn.Module):
         self.classify = nn.Linear(filters * (image_size // pool) ** 2, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.norm(torch.relu(self.project(self.conv(x)))))
+        # the max over scales inside the convolution; TorchScript (of an exported copy) sees plain modules
+        x = self.project(self.conv(x)) if torch.jit.is_scripting() else projected(self.project, self.conv, x)
+        x = self.pool(self.norm(torch.relu(x)))
         return self.classify(x.flatten(1))
 
 

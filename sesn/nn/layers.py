@@ -160,16 +160,22 @@ class _BasisConv(CarriesSettings, nn.Module):
         """[F, S, l, l] basis at the current scales (cached on the shared scales)."""
         return self.scales.derived(("dense", self.spec), lambda s: build_basis(self.spec, s).dense())
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, *, max_over_scales: bool = False) -> Tensor:
+        """[B, C_out, S, H', W'], or with ``max_over_scales`` its max over the
+        scales [B, C_out, H', W'] (as ``ScaleProjection("max")``; on the
+        separable path taken chunk by chunk inside the convolution)."""
         self._check_input(x)
         path, basis = self._prepare(x, measure=not torch.compiler.is_compiling())
         if path == "separable":
             with torch.autocast(x.device.type, enabled=False):
-                y = self._separable(x, self.weight, basis)
+                y = self._separable(x, self.weight, basis, max_over_scales)
             y = y.to(_autocast_dtype(x))
         else:
             y = self._direct(x, self.weight, basis)
-        return y if self.bias is None else y + self.bias.to(y.dtype)[None, :, None, None, None]
+            y = _MaxOverScales.apply(y) if max_over_scales else y
+        if self.bias is None:
+            return y
+        return y + self.bias.to(y.dtype).reshape(-1, *[1] * (y.dim() - 2))  # a bias per channel keeps the max's scale
 
     @torch.compiler.disable
     def _prepare(self, x: Tensor, measure: bool) -> tuple[str, Tensor | SeparableBasis]:
@@ -278,8 +284,8 @@ class ScaleConvZ2H(_BasisConv):
             raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, H, W]")
         super()._check_input(x)
 
-    def _separable(self, x: Tensor, weight: Tensor, atoms: SeparableBasis) -> Tensor:
-        return separable_scale_conv(x[:, :, None], weight[:, :, None], atoms, self.stride)
+    def _separable(self, x: Tensor, weight: Tensor, atoms: SeparableBasis, max_over_scales: bool = False) -> Tensor:
+        return separable_scale_conv(x[:, :, None], weight[:, :, None], atoms, self.stride, max_over_scales)
 
     def _direct_kernel(self, weight: Tensor, basis: Tensor) -> Tensor:
         """[O·S, C, l, l], output channel o·S + s for filter o at scale s."""
@@ -350,8 +356,8 @@ class ScaleConvHH(_BasisConv):
             raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.in_channels}, {self.scales.ns}, H, W]")
         super()._check_input(x)
 
-    def _separable(self, x: Tensor, weight: Tensor, atoms: SeparableBasis) -> Tensor:
-        return separable_scale_conv(x, weight, atoms, self.stride)
+    def _separable(self, x: Tensor, weight: Tensor, atoms: SeparableBasis, max_over_scales: bool = False) -> Tensor:
+        return separable_scale_conv(x, weight, atoms, self.stride, max_over_scales)
 
     def _direct_kernel(self, weight: Tensor, basis: Tensor) -> Tensor:
         """[S·O, C·J, l, l] for groups=S: output channel s·O + o, input channel c·J + j."""
@@ -443,6 +449,16 @@ class ScaleProjection(nn.Module):
 
     def extra_repr(self) -> str:
         return f"mode={self.mode}"
+
+
+def projected(projection: nn.Module, conv: nn.Module, x: Tensor) -> Tensor:
+    """``projection(conv(x))``; a max projection of a scale convolution is
+    taken inside the convolution (``max_over_scales``), so that the separable
+    path never stores the [B, C, S, H, W] output. Hooks of ``projection`` do
+    not run then."""
+    if isinstance(projection, ScaleProjection) and projection.mode == "max" and isinstance(conv, _BasisConv):
+        return conv(x, max_over_scales=True)
+    return projection(conv(x))
 
 
 class ScaleBatchNorm(nn.BatchNorm3d):

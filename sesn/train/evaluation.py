@@ -12,6 +12,10 @@ from tqdm import tqdm
 
 from sesn.data.base import ScaleDataset
 
+# Samples per evaluation batch: no gradients are kept, so batches can be far
+# larger than training's (the toy network at 256 holds about 0.5 GB of activations).
+EVAL_BATCH = 256
+
 
 @torch.inference_mode()
 def count_errors(model: nn.Module, batches: Iterable, *, limit: int | None = None) -> tuple[int, int]:

@@ -38,7 +38,7 @@ from sesn.models import count_parameters, internal_scales, make_model, model_spe
 from sesn.nn.scales import scale_parameters
 from sesn.train.checkpoint import TrainingState, load_checkpoint, restore_rng_states, rng_states, save_checkpoint
 from sesn.train.config import TrainConfig
-from sesn.train.evaluation import error_rate, per_scale_errors
+from sesn.train.evaluation import EVAL_BATCH, error_rate, per_scale_errors
 from sesn.train.precision import check_precision, training_precision
 from sesn.train.schedule import Schedule
 from tolerance.distributions import make_distribution
@@ -245,6 +245,11 @@ class _Run:
         model = make_model(config.model, **config.model_options()).to(device)
         return cls(config, splits, model, _describe(config, model), device, out_dir, progress)
 
+    @property
+    def eval_batch(self) -> int:
+        """Samples per evaluation batch: EVAL_BATCH, or the training batch if larger."""
+        return max(self.config.batch_size, EVAL_BATCH)
+
     def fit(self, state: TrainingState, optimizer, on_batch: BatchHook | None) -> None:
         """Train from epoch state.epoch to config.epochs, checkpointing each epoch."""
         config = self.config
@@ -268,7 +273,7 @@ class _Run:
             started = time.perf_counter()
             loss, train_error, rates = self._train_epoch(optimizer, loader, schedule, epoch, on_batch)
             seconds = time.perf_counter() - started
-            val_error = error_rate(self.model, self.splits.val, batch_size=config.batch_size, device=self.device)
+            val_error = error_rate(self.model, self.splits.val, batch_size=self.eval_batch, device=self.device)
             samples = len(loader) * config.batch_size
             row = {
                 "epoch": epoch + 1,
@@ -326,13 +331,13 @@ class _Run:
         """The one-run results grid of the model: test error on the test
         split and per-scale errors on the config's evaluation grid."""
         config, model = self.config, self.model
-        test_error = error_rate(model, self.splits.test, batch_size=config.batch_size, device=self.device)
+        test_error = error_rate(model, self.splits.test, batch_size=self.eval_batch, device=self.device)
         grid = evaluation_grid(*config.eval_range, per_octave=config.eval_per_octave)
         errors, counts = per_scale_errors(
             model,
             self.splits.test,
             grid,
-            batch_size=config.batch_size,
+            batch_size=self.eval_batch,
             device=self.device,
             limit=config.eval_limit,
             progress=self.progress,

@@ -5,10 +5,17 @@ from hypothesis import strategies as st
 from torch.func import functional_call
 
 from sesn.nn.basis import BasisSpec, build_basis
-from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H
+from sesn.nn.layers import ScaleConvHH, ScaleConvZ2H, ScaleProjection, projected
 from sesn.nn.path_choice import choose_path, direct_flops
 from sesn.nn.scales import InternalScales
-from sesn.nn.separable import chunk_size, padded_length, separable_scale_conv
+from sesn.nn.separable import (
+    CACHE_BYTES,
+    DEVICE_CHUNK_BYTES,
+    chunk_budget,
+    chunk_size,
+    padded_length,
+    separable_scale_conv,
+)
 
 
 def smooth(n, primes):
@@ -124,3 +131,118 @@ def test_separable_path_on_cuda_matches_cpu():
     expected = layer(x)
     y = layer.cuda()(x.cuda())
     torch.testing.assert_close(y.cpu(), expected, rtol=0, atol=1e-5 * expected.abs().max().item())
+
+
+@pytest.mark.parametrize(
+    ("layer_type", "channels", "kwargs", "shape"),
+    [
+        (ScaleConvZ2H, (1, 3), {}, (3, 1, 17, 22)),  # one input channel: the whole-batch lifted max
+        (ScaleConvZ2H, (1, 3), {"stride": 2, "bias": True}, (3, 1, 17, 22)),
+        (ScaleConvZ2H, (1, 2), {}, (2, 1, 16, 30)),  # odd FFT length along W (45)
+        (ScaleConvZ2H, (1, 2), {"basis": "B", "eff": 4, "stride": 3}, (5, 1, 19, 21)),
+        (ScaleConvZ2H, (2, 3), {"bias": True}, (3, 2, 17, 22)),  # several channels: the max per chunk
+        (ScaleConvHH, (2, 3), {"scale_size": 2}, (2, 2, 3, 15, 16)),
+        (ScaleConvHH, (2, 2), {"basis": "B", "eff": 4, "stride": 3}, (2, 2, 3, 15, 30)),
+    ],
+)
+def test_max_over_scales_inside_the_convolution_equals_the_projection_of_its_output(
+    layer_type, channels, kwargs, shape, monkeypatch
+):
+    """float64, forward and every gradient (input, weights, scales), several
+    chunks: the fused max against ScaleProjection("max") of the full output."""
+    monkeypatch.setattr("sesn.nn.separable.CACHE_BYTES", 1)  # one sample per chunk
+    layer = seeded(layer_type, "separable", channels=channels, **kwargs).double()
+    x = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(8)).requires_grad_()
+    expected = ScaleProjection("max")(layer(x))
+    y = projected(ScaleProjection("max"), layer, x)
+    assert y.shape == expected.shape == (shape[0], channels[1], *expected.shape[-2:])
+    torch.testing.assert_close(y, expected, rtol=0, atol=1e-12 * expected.abs().max().item())
+    upstream = torch.randn(expected.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    params = [x, *layer.parameters()]
+    for got, want in zip(torch.autograd.grad(y, params, upstream), torch.autograd.grad(expected, params, upstream)):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-11 * want.abs().max().item())
+
+
+def test_the_fused_max_sends_a_tied_gradient_to_the_first_maximal_scale():
+    """Two equal scales (ISR ≈ 1 is not allowed, so a fixed pair of equal
+    scales): every output ties between them, and the projection's rule (the
+    first maximal scale takes the gradient) must hold inside the convolution."""
+    scales = InternalScales(mode="fixed", ns=2, scales=[1.0, 1.0]).double()
+    layer = ScaleConvZ2H(1, 2, scales, eff=2, path="separable").double()
+    x = torch.randn(2, 1, 9, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(10))
+    captured = {}
+
+    def keep(grad):
+        captured["grad"] = grad
+
+    full = layer(x)
+    full.register_hook(keep)
+    ScaleProjection("max")(full).sum().backward()
+    assert torch.equal(captured["grad"][:, :, 1], torch.zeros_like(captured["grad"][:, :, 1]))
+    expected = torch.autograd.grad(ScaleProjection("max")(layer(x)).sum(), layer.weight)
+    got = torch.autograd.grad(projected(ScaleProjection("max"), layer, x).sum(), layer.weight)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("in_channels", [1, 2])
+def test_gradgradcheck_through_the_fused_max(in_channels):
+    scales = InternalScales(ns=2, sigma_basis=0.8, isr=1.5).double()
+    layer = ScaleConvZ2H(in_channels, 2, scales, eff=2, k=2.0, path="separable").double()
+    x = torch.randn(2, in_channels, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(11))
+    names = ["scales.sigma", "scales.gamma", "weight"]
+
+    def output(probe, *params):
+        return functional_call(layer, dict(zip(names, params)), (probe,), {"max_over_scales": True})
+
+    params = tuple(dict(layer.named_parameters())[n].detach().clone().requires_grad_() for n in names)
+    assert torch.autograd.gradgradcheck(output, (x.clone().requires_grad_(), *params), fast_mode=True)
+
+
+def test_chunks_on_a_gpu_bound_memory_instead_of_aiming_at_a_cache():
+    toy = dict(sample_bytes=8 * 192 * 97 * (1 + 48), kernel_bytes=8 * 192 * 97 * 48)  # 168 px, 16 filters, 3 scales
+    assert chunk_budget(torch.device("cpu")) == CACHE_BYTES
+    assert chunk_budget(torch.device("cuda", 0)) == DEVICE_CHUNK_BYTES
+    assert chunk_size(128, **toy) == 2
+    on_gpu = chunk_size(128, **toy, budget=DEVICE_CHUNK_BYTES)
+    assert on_gpu == 36 and on_gpu * toy["sample_bytes"] <= DEVICE_CHUNK_BYTES
+
+
+GPU_LAYERS = [
+    (ScaleConvZ2H, (1, 3), {}, (3, 1, 20, 21)),
+    (ScaleConvZ2H, (2, 3), {"stride": 2, "bias": True}, (2, 2, 17, 22)),
+    (ScaleConvHH, (2, 3), {"scale_size": 2}, (2, 2, 3, 19, 23)),
+]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("max_over_scales", [False, True])
+@pytest.mark.parametrize("path", ["direct", "separable"])
+@pytest.mark.parametrize(("layer_type", "channels", "kwargs", "shape"), GPU_LAYERS)
+def test_layers_on_cuda_match_cpu_in_value_and_every_gradient(
+    layer_type, channels, kwargs, shape, path, max_over_scales
+):
+    """float64 on both devices: the output and the gradients in the input,
+    the weights and both scale parameters."""
+    outputs = {}
+    for device in ("cpu", "cuda"):
+        layer = seeded(layer_type, path, channels=channels, **kwargs).double().to(device)
+        x = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(12)).to(device)
+        x.requires_grad_()
+        y = layer(x, max_over_scales=max_over_scales)
+        upstream = torch.randn(y.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(13))
+        grads = torch.autograd.grad(y, [x, *layer.parameters()], upstream.to(device))
+        outputs[device] = [t.detach().cpu() for t in (y, *grads)]
+    for got, expected in zip(outputs["cuda"], outputs["cpu"]):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-10 * expected.abs().max().item())
+
+
+def test_the_fused_max_without_gradients_equals_the_projection():
+    """Under inference mode the max is taken without keeping the winning scales."""
+    layer = seeded(ScaleConvZ2H, "separable", channels=(1, 3)).double()
+    x = torch.randn(3, 1, 17, 22, dtype=torch.float64, generator=torch.Generator().manual_seed(14))
+    with torch.inference_mode():
+        expected = ScaleProjection("max")(layer(x))
+        y = projected(ScaleProjection("max"), layer, x)
+    assert y.grad_fn is None
+    torch.testing.assert_close(y, expected, rtol=0, atol=1e-12 * expected.abs().max().item())

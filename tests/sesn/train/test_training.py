@@ -221,3 +221,45 @@ def test_evaluating_a_run_again_reproduces_its_results_and_takes_a_new_grid(tmp_
     assert finer["data_scale"].values == pytest.approx([0.5, 2**-0.5, 1.0])
     assert (finer["n"] == 3).all()
     assert finer["test_error"].item() == run.test_error
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("model", ["toy-ratio", "mnist-scale-isr"])
+def test_training_on_cuda_resumes_after_an_interruption_to_the_uninterrupted_run(model, tmp_path, monkeypatch):
+    """Learnable scales on the GPU; cuDNN held to its deterministic algorithms
+    so that two runs may be compared exactly."""
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    data = synthetic_mnist()
+    config = tiny_config(model, epochs=2, milestones=(1,), scale_warmup=1)
+    whole = train(config, tmp_path / "whole", mnist=data, device="cuda", progress=False)
+    with pytest.raises(Interrupted):
+        train(config, tmp_path / "cut", mnist=data, device="cuda", progress=False, on_batch=interrupt_at(1, 0))
+    resumed = train(config, tmp_path / "cut", mnist=data, device="cuda", progress=False, resume=True)
+    assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt")["epoch"] == 2
+    assert_same_run(whole, resumed)
+    assert math.isfinite(resumed.test_error)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_evaluation_on_cuda_counts_the_same_errors_as_on_the_cpu(tmp_path):
+    from sesn.data.registry import build_dataset
+    from sesn.models import make_model
+    from sesn.train.evaluation import error_rate, per_scale_errors
+    from tolerance.distributions import make_distribution
+
+    splits = build_dataset(
+        "dynamic-mnist", mnist=synthetic_mnist(), dist=make_distribution("loguniform", 1, 2), sizes=(8, 8, 16)
+    )
+    torch.manual_seed(0)
+    model = make_model("toy-fixed", max_kernel=7)
+    results = {}
+    for device in ("cpu", "cuda"):
+        model.to(device)
+        errors, counts = per_scale_errors(model, splits.test, [0.7, 1.0, 2.0], batch_size=6, device=device)
+        overall = error_rate(model, splits.test, batch_size=6, device=device)
+        results[device] = (overall, errors.tolist(), counts.tolist())
+    assert results["cuda"] == results["cpu"]
+    assert results["cpu"][2] == [16, 16, 16]
