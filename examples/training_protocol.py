@@ -6,8 +6,9 @@ Three protocols:
   [1.5, 7.65]); meant for a GPU.
 - medium: the toy experiments at the thesis's data sizes on a 2-core CPU
   (10k training digits, batch 128, its learning-rate schedule compressed into
-  MEDIUM_EPOCHS epochs, 5000 test digits, 4 ISRs in [1.5, 7.65], one seed):
-  about half an hour per run, meant to converge; MNIST-Scale as reduced.
+  MEDIUM_EPOCHS epochs, 2000 validation and 5000 test digits, 4 ISRs in
+  [1.5, 7.65], one seed): about half an hour per run, meant to converge;
+  MNIST-Scale as reduced.
 - reduced: the same experiments shrunk to run on a 2-core CPU (600 or 1000
   training digits, 3-4 epochs, batch 32, 3 ISRs, 2 evaluation scales per
   octave, one seed): it exercises every step and shows what the models learn
@@ -96,7 +97,9 @@ REDUCED = Protocol(
     mnist_seeds=(0,),
     mnist_max_kernel=None,
 )
-MEDIUM_EPOCHS = 12  # what fits in 30 minutes of a 2-core CPU at 10k digits
+# What fits in 30 minutes of the 2-core CPU at 10k digits: 90k samples at the
+# ~55 samples/s of benchmarks/train.py (batch 128), plus validation and tests.
+MEDIUM_EPOCHS = 9
 MEDIUM = dataclasses.replace(
     REDUCED,
     name="medium",
