@@ -31,7 +31,7 @@ from torch import nn
 from scaletol.checks import InputError, check_choice
 from scaletol.datasets import DATASETS, MNIST_SCALE_MULT
 from sesn.baselines import NETWORKS as BASELINES
-from sesn.baselines.protocol import head
+from sesn.baselines.protocol import ProtocolNet, head
 from sesn.nn.basis import BasisSpec
 from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection, projected
 from sesn.nn.scales import InternalScales
@@ -165,31 +165,11 @@ class MnistScaleDISCO(nn.Module):
         return self.head(self.features(x).flatten(1))
 
 
-class MnistScaleCNN(nn.Module):
+class MnistScaleCNN(ProtocolNet):
     """The CNN baseline of Table 5: MnistScaleSESN with plain 7×7 convolutions."""
 
     def __init__(self, *, channels: tuple[int, int, int] = (32, 63, 95), dropout: float = 0.7):
-        super().__init__()
-        c1, c2, c3 = channels
-        self.features = nn.Sequential(
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(1, c1, 7, padding=3),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(c1),
-            nn.Conv2d(c1, c2, 7, padding=3),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(c2),
-            nn.Conv2d(c2, c3, 7, padding=3),
-            nn.ReLU(),
-            nn.MaxPool2d(8, padding=2),
-            nn.BatchNorm2d(c3),
-        )
-        self.head = head(4 * c3, dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).flatten(1))
+        super().__init__(lambda c_in, c_out: nn.Conv2d(c_in, c_out, 7, padding=3), channels, dropout=dropout)
 
 
 @dataclass(frozen=True)

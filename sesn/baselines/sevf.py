@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sesn.baselines.protocol import CHANNELS, KERNEL_SIZE, final_pool, head
+from sesn.baselines.protocol import CHANNELS, KERNEL_SIZE, ProtocolNet
 
 SCALES = tuple(1.26**k for k in range(-4, 4))
 
@@ -47,26 +47,9 @@ class ScaleMaxConv(nn.Module):
         return torch.relu(self.responses(x).amax(dim=2))
 
 
-class MnistScaleSEVF(nn.Module):
+class MnistScaleSEVF(ProtocolNet):
     """SEVF (scalar) on MNIST-Scale: upsample ×2 → three blocks (scale-max conv
     with ReLU, max pool, batch norm) → head. Input [B, 1, 28, 28] → logits [B, 10]."""
 
     def __init__(self, *, scales: Sequence[float] = SCALES, channels: tuple[int, int, int] = CHANNELS):
-        super().__init__()
-        c1, c2, c3 = channels
-        self.features = nn.Sequential(
-            nn.Upsample(scale_factor=2),
-            ScaleMaxConv(1, c1, scales),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(c1),
-            ScaleMaxConv(c1, c2, scales),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(c2),
-            ScaleMaxConv(c2, c3, scales),
-            final_pool(),
-            nn.BatchNorm2d(c3),
-        )
-        self.head = head(4 * c3)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x).flatten(1))
+        super().__init__(lambda c_in, c_out: ScaleMaxConv(c_in, c_out, scales), channels, relu=False)

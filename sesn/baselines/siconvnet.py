@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sesn.baselines.protocol import CHANNELS, KERNEL_SIZE, final_pool, head
+from sesn.baselines.protocol import CHANNELS, KERNEL_SIZE, ProtocolNet
 
 SCALES = (0.3, 0.45, 0.67, 1.0, 1.49, 2.23, 3.33)
 
@@ -46,29 +46,9 @@ class ScalePyramidConv(nn.Conv2d):
         return torch.stack(responses).amax(dim=0)
 
 
-class MnistScaleSIConvNet(nn.Module):
+class MnistScaleSIConvNet(ProtocolNet):
     """SI-ConvNet on MNIST-Scale: upsample ×2 → three blocks (scale-pyramid
     conv, ReLU, max pool, batch norm) → head. Input [B, 1, 28, 28] → logits [B, 10]."""
 
     def __init__(self, *, scales: Sequence[float] = SCALES, channels: tuple[int, int, int] = CHANNELS):
-        super().__init__()
-        c1, c2, c3 = channels
-        self.features = nn.Sequential(
-            nn.Upsample(scale_factor=2),
-            ScalePyramidConv(1, c1, scales),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(c1),
-            ScalePyramidConv(c1, c2, scales),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(c2),
-            ScalePyramidConv(c2, c3, scales),
-            nn.ReLU(),
-            final_pool(),
-            nn.BatchNorm2d(c3),
-        )
-        self.head = head(4 * c3)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x).flatten(1))
+        super().__init__(lambda c_in, c_out: ScalePyramidConv(c_in, c_out, scales), channels)

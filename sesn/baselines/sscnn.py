@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sesn.baselines.protocol import final_pool, head
+from sesn.baselines.protocol import ProtocolNet
 
 SCALES = (1.0, 4 / 3, 5 / 3, 2.0, 7 / 3)
 BASE_RADIUS = 3  # px: the filter's radius at scale 1
@@ -106,26 +106,9 @@ class ScaleSteerableConv(nn.Module):
         return torch.relu(self.responses(x).amax(dim=2))
 
 
-class MnistScaleSSCNN(nn.Module):
+class MnistScaleSSCNN(ProtocolNet):
     """SS-CNN on MNIST-Scale: upsample ×2 → three blocks (scale-steerable conv
     with ReLU, max pool, batch norm) → head. Input [B, 1, 28, 28] → logits [B, 10]."""
 
     def __init__(self, *, scales: Sequence[float] = SCALES, channels: tuple[int, int, int] = CHANNELS):
-        super().__init__()
-        c1, c2, c3 = channels
-        self.features = nn.Sequential(
-            nn.Upsample(scale_factor=2),
-            ScaleSteerableConv(1, c1, scales),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(c1),
-            ScaleSteerableConv(c1, c2, scales),
-            nn.MaxPool2d(2),
-            nn.BatchNorm2d(c2),
-            ScaleSteerableConv(c2, c3, scales),
-            final_pool(),
-            nn.BatchNorm2d(c3),
-        )
-        self.head = head(4 * c3)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x).flatten(1))
+        super().__init__(lambda c_in, c_out: ScaleSteerableConv(c_in, c_out, scales), channels, relu=False)
