@@ -150,25 +150,30 @@ def _adjoint_inverse_transform(grad: Tensor, height: int, width: int, rows: int,
 
 def _first_max(y: Tensor, width: int, stride: int, best: Tensor, winners: Tensor | None) -> None:
     """Writes the max over dim 2 of y [b, O, S, H', cols] (``_inverse_rows``)
-    into ``best`` [b, O, H', W'] and, into ``winners`` (bool [b, O, S, H', W'],
-    unless None), which scale reaches it first, keeping every ``stride``-th of
-    the first ``width`` columns. Works on whole rows, which are contiguous."""
-    peak = y.amax(dim=2)
+    into ``best`` [b, O, H', W'] and, into ``winners`` (uint8 [b, O, H', W'],
+    unless None), the index of the first scale that reaches it, keeping every
+    ``stride``-th of the first ``width`` columns. One pass per scale over whole
+    rows, which are contiguous: a running max and, where a scale beats it
+    strictly, that scale's index (ties stay with the earlier scale)."""
+    peak, index = y[:, :, 0], None
+    for s in range(1, y.shape[2]):
+        if winners is not None:
+            beats = torch.gt(y[:, :, s], peak).view(torch.uint8)  # 0 or 1
+            index = beats if index is None else torch.maximum(index, beats.mul_(s))  # indices only grow
+        peak = torch.maximum(peak, y[:, :, s])
     best.copy_(peak[..., :width:stride])
-    if winners is None:
-        return
-    reached = y == peak[:, :, None]
-    taken = reached[:, :, 0].clone()
-    for s in range(1, y.shape[2]):  # ties go to the first maximal scale
-        reached[:, :, s] &= ~taken
-        taken |= reached[:, :, s]
-    winners.copy_(reached[..., :width:stride])
+    if winners is not None:
+        if index is None:  # one scale
+            winners.zero_()
+        else:
+            winners.copy_(index[..., :width:stride])
 
 
-def _route(grad: Tensor, winners: Tensor) -> Tensor:
+def _route(grad: Tensor, winners: Tensor, n_scales: int) -> Tensor:
     """[b, O, H, W] gradient of a max over scales → [b, O, S, H, W], each
     value at its winning scale (``_first_max``), zero at the others."""
-    return grad[:, :, None] * winners
+    routed = grad.new_zeros(grad.shape[0], grad.shape[1], n_scales, *grad.shape[2:])
+    return routed.scatter(2, winners.long()[:, :, None], grad[:, :, None])
 
 
 class _InverseMax(torch.autograd.Function):
@@ -183,28 +188,27 @@ class _InverseMax(torch.autograd.Function):
     def forward(ctx, spectra: Tensor, height: int, width: int, cols: int, stride: int) -> Tensor:
         y = _inverse_rows(spectra, height, cols, stride)
         best = y.new_empty(*y.shape[:2], y.shape[3], -(-width // stride))
-        winners = torch.empty(*y.shape[:4], best.shape[-1], dtype=torch.bool, device=y.device)
+        winners = torch.empty(best.shape, dtype=torch.uint8, device=y.device)
         _first_max(y, width, stride, best, winners)
         ctx.save_for_backward(winners)
-        ctx.sizes = (height, width, spectra.shape[-1], cols, stride)
+        ctx.sizes = (height, width, spectra.shape[-1], cols, stride, y.shape[2])
         return best
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         (winners,) = ctx.saved_tensors
-        height, width, rows, cols, stride = ctx.sizes
-        routed = _route(grad, winners)
+        height, width, rows, cols, stride, n_scales = ctx.sizes
+        routed = _route(grad, winners, n_scales)
         return _adjoint_inverse_transform(routed, height, width, rows, cols, stride), None, None, None, None
 
 
 def _lifted_max(x: Tensor, operand: Tensor, geometry: tuple[int, ...], keep_winners: bool) -> tuple[Tensor, Tensor]:
-    """The forward of ``_LiftedMax``: (max [B, O, H', W'], winning scales
-    bool [B, O, S, H', W'], or an empty tensor unless ``keep_winners``)."""
+    """The forward of ``_LiftedMax``: (max [B, O, H', W'], index of the
+    winning scale uint8 [B, O, H', W'], or an empty tensor unless ``keep_winners``)."""
     height, width, rows, cols, half, stride, step = geometry
-    batch, (out_channels, n_scales) = x.shape[0], operand.shape[:2]
+    batch, out_channels = x.shape[0], operand.shape[0]
     best = x.new_empty(batch, out_channels, -(-height // stride), -(-width // stride))
-    shape = (batch, out_channels, n_scales, *best.shape[-2:]) if keep_winners else (0,)
-    winners = torch.empty(shape, dtype=torch.bool, device=x.device)
+    winners = torch.empty(best.shape if keep_winners else (0,), dtype=torch.uint8, device=x.device)
     for start in range(0, batch, step):
         spectra = _forward_transform(x[start : start + step], half, rows, cols)  # [b, K, R]
         y = _inverse_rows(spectra[:, None, None] * operand, height, cols, stride)
@@ -247,14 +251,15 @@ class _LiftedMax(torch.autograd.Function):
             chunk = slice(start, start + step)
             upstream, won = grad[chunk], winners[chunk]
             if torch.is_grad_enabled() or torch.compiler.is_compiling():  # double backward, compile: functional
-                routed = _route(upstream, won)
+                routed = _route(upstream, won, operand.shape[1])
                 spectrum = _grid_spectrum(routed, height, width, rows, cols, stride)  # [b, O, S, R, K]
             else:  # routed straight onto a zero grid that every chunk reuses
                 if grid is None:
                     grid = grad.new_zeros(min(step, x.shape[0]), *operand.shape[:2], rows, cols)
                 block = grid[: len(upstream)]
-                for s in range(operand.shape[1]):
-                    torch.mul(upstream, won[:, :, s], out=block[:, :, s, :height:stride, :width:stride])
+                kept = block[..., :height:stride, :width:stride]
+                kept.zero_()
+                kept.scatter_(2, won.long()[:, :, None], upstream[:, :, None])
                 spectrum = torch.fft.rfft2(block)
             if grad_operand is not None:
                 shifted = F.pad(x[chunk], (half, 0, half, 0))
