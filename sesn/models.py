@@ -34,6 +34,7 @@ from sesn.baselines import NETWORKS as BASELINES
 from sesn.baselines.protocol import ProtocolNet, head
 from sesn.nn.basis import BasisSpec
 from sesn.nn.layers import ScaleBatchNorm, ScaleConvHH, ScaleConvZ2H, ScaleProjection, projected
+from sesn.nn.norm_pool import relu_norm_pool
 from sesn.nn.scales import InternalScales
 
 SCALE_OPTIONS = ("ns", "sigma_basis", "isr", "scales", "learn_sigma")
@@ -68,9 +69,12 @@ class ToyNet(nn.Module):
         self.classify = nn.Linear(filters * (image_size // pool) ** 2, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # the max over scales inside the convolution; TorchScript (of an exported copy) sees plain modules
-        x = self.project(self.conv(x)) if torch.jit.is_scripting() else projected(self.project, self.conv, x)
-        x = self.pool(self.norm(torch.relu(x)))
+        # the max over scales inside the convolution, then ReLU, norm and pool fused;
+        # TorchScript (of an exported copy) sees plain modules
+        if torch.jit.is_scripting():
+            x = self.pool(self.norm(torch.relu(self.project(self.conv(x)))))
+        else:
+            x = relu_norm_pool(projected(self.project, self.conv, x), self.norm, self.pool)
         return self.classify(x.flatten(1))
 
 
