@@ -36,6 +36,7 @@ from sesn.data.mnist import MNIST, load_mnist
 from sesn.data.registry import Splits, build_dataset, evaluation_grid
 from sesn.models import count_parameters, internal_scales, make_model, model_spec
 from sesn.nn.scales import scale_parameters
+from sesn.train.allocator import keep_freed_memory
 from sesn.train.checkpoint import TrainingState, load_checkpoint, restore_rng_states, rng_states, save_checkpoint
 from sesn.train.config import TrainConfig
 from sesn.train.evaluation import EVAL_BATCH, error_rate, per_scale_errors
@@ -142,9 +143,12 @@ def train(
 ) -> RunResult:
     """Run (or, with `resume`, continue) the training described by `config`
     in `out_dir`. MNIST comes from `mnist`, else `data_root`/$SCALETOL_DATA.
-    `resume` without a checkpoint in `out_dir` starts afresh."""
+    `resume` without a checkpoint in `out_dir` starts afresh. On the CPU,
+    freed memory is kept for reuse (``sesn.train.allocator``)."""
     model_spec(config.model).check(**config.model_options())  # bad scales or kernels fail before anything is written
     device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()
     check_precision(config.precision, device)
     out_dir = Path(out_dir)
     checkpoint = _check_run_dir(out_dir, config, resume)
@@ -404,13 +408,16 @@ def evaluate_run(
 ) -> xr.Dataset:
     """Results grid of the selected (best-validation) model of the run in
     `run_dir` so far, evaluated on its own test split over a new per-scale grid
-    (settings left None keep the run's)."""
+    (settings left None keep the run's). On the CPU, freed memory is kept
+    for reuse, as in ``train``."""
     run_dir = Path(run_dir)
     config = TrainConfig.load(run_dir / CONFIG_FILE)
     changes = dict(eval_range=eval_range, eval_per_octave=eval_per_octave, eval_limit=eval_limit)
     config = config.replace(**{k: v for k, v in changes.items() if v is not None})
     state = TrainingState.from_dict(load_checkpoint(run_dir / CHECKPOINT_FILE))
     device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()
     splits = _build_splits(config, mnist, data_root)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
