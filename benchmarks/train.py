@@ -5,10 +5,12 @@ First, for the first model listed and each of ``--compare`` batch sizes:
 training samples/s and peak memory of scaletol's network beside a
 plain-PyTorch build of the same network (``PlainToyNet``: the layer's dense
 kernels as an ``F.conv2d`` weight, ``amax`` over scales, batch norm), their
-ratio, and the evaluation speed (inference mode, cached basis, batches of
-``sesn.train.evaluation.EVAL_BATCH``) beside training's. Each row runs in a
-fresh process, so that its peak memory (peak resident set on the CPU, peak
-allocated on CUDA) is its own. Then, with ``--detail``: samples per second
+ratio, the evaluation speed (inference mode, cached basis, batches of
+``sesn.train.evaluation.EVAL_BATCH``) beside training's, and on the CPU
+scaletol's step with glibc's default allocator beside the kept freed memory
+that training uses (``sesn.train.allocator``; the plain build runs with it
+too). Each row runs in a fresh process, so that its peak memory (peak
+resident set on the CPU, peak allocated on CUDA) and allocator are its own. Then, with ``--detail``: samples per second
 for fixed and learnable scales, with and without the data pipeline, each
 stage alone, and a torch.profiler breakdown of where a step's time goes (last
 model listed). Any model of `sesn.models` can be timed (MNIST-Scale ones on
@@ -45,6 +47,7 @@ from sesn.data.mnist import MNIST
 from sesn.data.registry import build_dataset
 from sesn.models import ToyNet, make_model, model_spec
 from sesn.nn.layers import projected
+from sesn.train.allocator import keep_freed_memory
 from sesn.train.evaluation import EVAL_BATCH
 from tolerance.distributions import make_distribution
 
@@ -161,13 +164,19 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # KiB on Linux
 
 
-def comparison_row(name: str, batch: int, steps: int, device: str, plain: bool, threads: int | None) -> dict:
+def comparison_row(
+    name: str, batch: int, steps: int, device: str, plain: bool, threads: int | None, keep_memory: bool = True
+) -> dict:
     """Training samples/s (after a warm-up step on 2 samples) and peak memory
     of one network at one batch size; for scaletol's network also the
-    evaluation samples/s. Meant for a fresh process (``in_fresh_process``)."""
+    evaluation samples/s. Meant for a fresh process (``in_fresh_process``),
+    whose freed memory is kept for reuse on the CPU, as in training, unless
+    not `keep_memory`."""
     if threads:
         torch.set_num_threads(threads)
     device_ = torch.device(device)
+    if keep_memory and device_.type == "cpu":
+        keep_freed_memory()
     model = build(name, plain, device_).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     training_step(model, optimizer, random_batches(name, 2, device_, with_data=False), device_)  # warm-up
@@ -175,7 +184,7 @@ def comparison_row(name: str, batch: int, steps: int, device: str, plain: bool, 
     seconds = sum(sum(training_step(model, optimizer, batches, device_).values()) for _ in range(steps))
     row = {"network": "plain PyTorch" if plain else "scaletol", "model": name, "batch": batch}
     row.update(train_samples_per_s=batch * steps / seconds, peak_mb=_peak_memory_mb(device_))
-    if not plain:
+    if not plain and keep_memory:
         row["eval_samples_per_s"] = evaluation_speed(model, name, steps, device_)
     return row
 
@@ -210,6 +219,9 @@ def compare(
     rows = []
     for batch in batches:
         ours = in_fresh_process(comparison_row, name, batch, steps, str(device), False, threads)
+        if device.type == "cpu":
+            default = in_fresh_process(comparison_row, name, batch, steps, str(device), False, threads, False)
+            ours["default_malloc_samples_per_s"] = default["train_samples_per_s"]
         row = {
             "model": name,
             "batch": batch,
@@ -217,6 +229,7 @@ def compare(
             "peak_mb": ours["peak_mb"],
             "eval_samples_per_s": ours["eval_samples_per_s"],
             "eval_over_train": ours["eval_samples_per_s"] / ours["train_samples_per_s"],
+            "default_malloc_samples_per_s": ours.get("default_malloc_samples_per_s"),
         }
         if plain_steps:
             plain = in_fresh_process(comparison_row, name, batch, plain_steps, str(device), True, threads)
@@ -310,6 +323,8 @@ def main(models, compared, batch, steps, plain_steps, detail, device, threads, a
     if threads:
         torch.set_num_threads(threads)
     device = resolve_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()  # as training does
     names = [m.strip() for m in models.split(",") if m.strip()]
     batches = [int(b) for b in compared.split(",") if b.strip()]
     report = {
@@ -332,18 +347,21 @@ def main(models, compared, batch, steps, plain_steps, detail, device, threads, a
     if report["comparison"]:
         click.echo(f"\n{names[0]}: training step, scaletol beside plain PyTorch; evaluation (batches of {EVAL_BATCH})")
         click.echo(
-            "| batch | samples/s | plain samples/s | ratio | peak MB | plain peak MB | eval samples/s | eval / train |"
+            "| batch | samples/s | plain samples/s | ratio | peak MB | plain peak MB | eval samples/s | eval / train "
+            "| default-malloc samples/s | kept / default |"
         )
-        click.echo("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        click.echo("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in report["comparison"]:
             if "plain_samples_per_s" in r:
                 plain = f"{r['plain_samples_per_s']:.1f} | {r['speedup']:.1f}× | {r['peak_mb']:.0f} | "
                 plain += f"{r['plain_peak_mb']:.0f}"
             else:
                 plain = f"– | – | {r['peak_mb']:.0f} | –"
+            default = r["default_malloc_samples_per_s"]
+            malloc = "– | –" if default is None else f"{default:.1f} | {r['samples_per_s'] / default:.2f}×"
             click.echo(
                 f"| {r['batch']} | {r['samples_per_s']:.1f} | {plain} | "
-                f"{r['eval_samples_per_s']:.1f} | {r['eval_over_train']:.1f}× |"
+                f"{r['eval_samples_per_s']:.1f} | {r['eval_over_train']:.1f}× | {malloc} |"
             )
     if not detail:
         return
