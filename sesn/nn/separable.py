@@ -152,21 +152,23 @@ def _first_max(y: Tensor, width: int, stride: int, best: Tensor, winners: Tensor
     """Writes the max over dim 2 of y [b, O, S, H', cols] (``_inverse_rows``)
     into ``best`` [b, O, H', W'] and, into ``winners`` (uint8 [b, O, H', W'],
     unless None), the index of the first scale that reaches it, keeping every
-    ``stride``-th of the first ``width`` columns. One pass per scale over whole
-    rows, which are contiguous: a running max and, where a scale beats it
-    strictly, that scale's index (ties stay with the earlier scale)."""
-    peak, index = y[:, :, 0], None
+    ``stride``-th of the first ``width`` columns. One pass per scale, straight
+    into ``best``: a running max and, where a scale beats it strictly, that
+    scale's index (ties stay with the earlier scale)."""
+    kept = y[..., :width:stride]
+    if y.shape[2] == 1:
+        best.copy_(kept[:, :, 0])
+    peak, index = kept[:, :, 0], None
     for s in range(1, y.shape[2]):
         if winners is not None:
-            beats = torch.gt(y[:, :, s], peak).view(torch.uint8)  # 0 or 1
+            beats = torch.gt(kept[:, :, s], peak).view(torch.uint8)  # 0 or 1
             index = beats if index is None else torch.maximum(index, beats.mul_(s))  # indices only grow
-        peak = torch.maximum(peak, y[:, :, s])
-    best.copy_(peak[..., :width:stride])
+        peak = torch.maximum(peak, kept[:, :, s], out=best)
     if winners is not None:
         if index is None:  # one scale
             winners.zero_()
         else:
-            winners.copy_(index[..., :width:stride])
+            winners.copy_(index)
 
 
 def _route(grad: Tensor, winners: Tensor, n_scales: int) -> Tensor:

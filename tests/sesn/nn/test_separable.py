@@ -163,6 +163,15 @@ def test_max_over_scales_inside_the_convolution_equals_the_projection_of_its_out
         torch.testing.assert_close(got, want, rtol=0, atol=1e-11 * want.abs().max().item())
 
 
+def test_the_fused_max_over_one_scale_is_the_output_itself():
+    layer = ScaleConvZ2H(1, 2, InternalScales(mode="fixed", ns=1, scales=[1.3]), eff=2, path="separable").double()
+    x = torch.randn(2, 1, 9, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    expected = layer(x)[:, :, 0]
+    y = projected(ScaleProjection("max"), layer, x)
+    torch.testing.assert_close(y, expected)
+    torch.testing.assert_close(torch.autograd.grad(y.sum(), x)[0], torch.autograd.grad(expected.sum(), x)[0])
+
+
 def test_the_fused_max_sends_a_tied_gradient_to_the_first_maximal_scale():
     """Two equal scales (ISR ≈ 1 is not allowed, so a fixed pair of equal
     scales): every output ties between them, and the projection's rule (the
