@@ -6,14 +6,15 @@
 network's head over its [B, 16, 168, 168] activation. Batch norm maps each
 channel by an affine function, increasing where its scale γ/√(σ² + ε) is
 positive, so the pool can be taken first: each window's max, or its min for
-a channel of negative scale (with fixed statistics, before the ReLU too). The batch statistics are a sum and a sum of
-squares per channel; the backward, whose incoming gradient reaches only the
-pooled pixels, is one dense pass (the statistics' share, masked by the ReLU)
-and a scatter onto those pixels. The three modules in sequence make about
-eight passes over the activation. The norm's running statistics are updated
-as the norm itself would update them. Other norms, pools or dtypes, and
-torch.compile (which fuses the modules its own way), take the three modules;
-the fused gradient has no second derivative.
+a channel of negative scale (with fixed statistics, before the ReLU too).
+The batch statistics are a sum and a sum of squares per channel; the
+backward, whose incoming gradient reaches only the pooled pixels, is one
+dense pass (the statistics' share, masked by the ReLU) and a scatter onto
+those pixels. The three modules in sequence make about eight passes over the
+activation. The norm's running statistics are updated as the norm itself
+would update them. Other norms, pools or dtypes, and torch.compile (which
+fuses the modules its own way), take the three modules; the fused gradient
+has no second derivative.
 """
 
 import torch
@@ -37,18 +38,21 @@ def relu_norm_pool(x: Tensor, norm: nn.Module, pool: nn.Module) -> Tensor:
     return _ReluNormPool.apply(x, norm.weight, norm.bias, norm, _window(pool))
 
 
+def _pair(value) -> tuple:
+    """A pool setting (an int or a pair) as a pair."""
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
 def _window(pool: nn.MaxPool2d) -> int:
-    size = pool.kernel_size
-    return size if isinstance(size, int) else size[0]
+    return _pair(pool.kernel_size)[0]
 
 
 def _fusable(x: Tensor, norm: nn.Module, pool: nn.Module) -> bool:
     if not (isinstance(norm, nn.BatchNorm2d) and isinstance(pool, nn.MaxPool2d)):
         return False
-    pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
-    size = pair(pool.kernel_size)
-    tiles = size[0] == size[1] and pair(pool.stride) == size and pair(pool.padding) == (0, 0)
-    tiles = tiles and pair(pool.dilation) == (1, 1) and not pool.ceil_mode and not pool.return_indices
+    size = _pair(pool.kernel_size)
+    tiles = size[0] == size[1] and _pair(pool.stride) == size and _pair(pool.padding) == (0, 0)
+    tiles = tiles and _pair(pool.dilation) == (1, 1) and not pool.ceil_mode and not pool.return_indices
     return (
         tiles
         and norm.affine
