@@ -38,13 +38,15 @@ def test_training_forward_backward_and_running_stats_match_the_modules(weight):
     assert norm.num_batches_tracked == reference.num_batches_tracked == 1
 
 
-def test_eval_mode_uses_the_running_statistics():
-    norm, pool = modules(3, [1.0, -2.0, 0.5])
+@pytest.mark.parametrize("size", [(6, 6), (7, 8)])  # tiles that cover the input, and a cut-off margin
+@pytest.mark.parametrize("weight", [[1.0, -2.0, 0.5], [1.0, 2.0, 0.5]])
+def test_eval_mode_uses_the_running_statistics(size, weight):
+    norm, pool = modules(3, weight)
     with torch.no_grad():
         norm.running_mean.uniform_(0, 1)
         norm.running_var.uniform_(0.5, 2)
     norm.eval()
-    x = torch.randn(2, 3, 6, 6, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(2, 3, *size, dtype=torch.float64, requires_grad=True)
     fused = relu_norm_pool(x, norm, pool)
     torch.testing.assert_close(fused, pool(norm(torch.relu(x))))
     (grad,) = torch.autograd.grad(fused.sum(), x)
