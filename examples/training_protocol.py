@@ -97,8 +97,9 @@ REDUCED = Protocol(
     mnist_seeds=(0,),
     mnist_max_kernel=None,
 )
-# What fits in 30 minutes of the 2-core CPU at 10k digits: 90k samples at the
-# ~55 samples/s of benchmarks/train.py (batch 128), plus validation and tests.
+# What fits in 30 minutes of the 2-core CPU at 10k digits: 90k samples (about
+# 20 minutes at the 75-85 samples/s of benchmarks/train.py, batch 128, ISR 3;
+# larger ISRs have larger kernels), plus validation and tests.
 MEDIUM_EPOCHS = 9
 MEDIUM = dataclasses.replace(
     REDUCED,
