@@ -33,7 +33,7 @@ def relu_norm_pool(x: Tensor, norm: nn.Module, pool: nn.Module) -> Tensor:
     if not norm.training and running_mean is not None and running_var is not None:
         # a fixed affine map: pool, ReLU (monotone, so it commutes with the pool), normalise
         scale = norm.weight * torch.rsqrt(running_var + norm.eps)
-        pooled = torch.relu(_tile_extreme(x, scale.detach() < 0, _window(pool)))
+        pooled = torch.relu(_tile_extreme(x, scale.detach(), _window(pool)))
         return (pooled - running_mean[:, None, None]) * scale[:, None, None] + norm.bias[:, None, None]
     return _ReluNormPool.apply(x, norm.weight, norm.bias, norm, _window(pool))
 
@@ -64,13 +64,14 @@ def _fusable(x: Tensor, norm: nn.Module, pool: nn.Module) -> bool:
     )
 
 
-def _tile_extreme(x: Tensor, negative: Tensor, k: int) -> Tensor:
-    """The max (the min where ``negative`` [C]) of each k × k tile of
-    x [B, C, H, W]: [B, C, H // k, W // k], as ``F.max_pool2d(x, k)`` but
-    without the indices (one reduction over a view of the tiles)."""
+def _tile_extreme(x: Tensor, scale: Tensor, k: int) -> Tensor:
+    """Per k × k tile of x [B, C, H, W]: the max where ``scale`` [C] ≥ 0, else
+    the min; [B, C, H // k, W // k]. ``_signed_pool`` without the indices
+    (one reduction over a view of the tiles)."""
     rows, cols = x.shape[-2] // k, x.shape[-1] // k
     tiles = x[..., : rows * k, : cols * k].unflatten(-1, (cols, k)).unflatten(-3, (rows, k))
     peak = tiles.amax(dim=(-3, -1))
+    negative = scale < 0
     if not bool(negative.any()):
         return peak
     return torch.where(negative[:, None, None], tiles.amin(dim=(-3, -1)), peak)
