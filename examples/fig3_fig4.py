@@ -3,7 +3,7 @@ internal scales against the ISR, on log-uniform data scales in [1, 2.83],
 [1, 4.76] and [1, 8]; and the tolerance model's suggested ISR beside the best
 swept ISR.
 
-    python examples/fig3_fig4.py [--protocol reduced|full] [--out runs/reduced]
+    python examples/fig3_fig4.py [--protocol reduced|medium|full] [--out runs/reduced]
 
 Writes ROOT/fig3.png, ROOT/fig4.png and ROOT/fig3_fig4.md (the table). The
 same as `tolcli sweep --model toy-fixed --isr-grid ... --range ...` followed by

@@ -6,7 +6,7 @@ The learned rows use `toy-ratio`: the thesis's "Learn ISR" results were
 trained with its code's parameterisation, 1 + γ² the ratio of neighbouring
 scales (ISR = (1 + γ²)^(N_S−1)); `toy-isr` is the text's Eq. 6.
 
-    python examples/table2.py [--protocol reduced|full] [--out runs/reduced]
+    python examples/table2.py [--protocol reduced|medium|full] [--out runs/reduced]
 
 Reuses (or runs) the ISR sweep of fig3_fig4.py and the learned runs of
 table4.py under the same root. Writes ROOT/table2.md and ROOT/fig6.png (thesis

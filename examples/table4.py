@@ -7,7 +7,7 @@ The ISR rows use `toy-ratio`, the parameterisation of the thesis code that
 produced its results (1 + γ² is the ratio of neighbouring scales); `toy-isr`
 is the text's Eq. 6.
 
-    python examples/table4.py [--protocol reduced|full] [--out runs/reduced]
+    python examples/table4.py [--protocol reduced|medium|full] [--out runs/reduced]
 
 Writes ROOT/table4.md.
 """

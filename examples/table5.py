@@ -8,7 +8,7 @@ DISCO is `mnist-scale-disco` (fixed scales 1.8 … 3.6 px, sub-scale ratio 1.5
 in both variants; DISCO's own MNIST-Scale+ runs used 1.9).
 The scale-aware baselines SiCNN, SI-ConvNet, SEVF, DSS and SS-CNN are `sesn.baselines`.
 
-    python examples/table5.py [--protocol reduced|full] [--augment] [--out runs/reduced]
+    python examples/table5.py [--protocol reduced|medium|full] [--augment] [--out runs/reduced]
 
 Writes ROOT/table5.md (or table5-plus.md).
 """
